@@ -1,0 +1,28 @@
+# xlt: a multilingual post-training study, end to end.
+#   data      resources/datasets/{task}/{split}.parquet        normalised examples (synthetic benchmark here)
+#   mixtures  results/mixtures/{family}-n{n}/seed{seed}/        English + n per non-English language, leak-free
+# Run: snakemake --cores 2            (the embedded study in config.yaml)
+#      snakemake --configfile my.yaml  (another study; replaces config.yaml rather than merging into it)
+from snakemake.utils import min_version
+
+min_version("9.27")
+
+
+if not workflow.overwrite_configfiles:
+
+    configfile: "config.yaml"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/data.smk"
+include: "workflow/rules/mixtures.smk"
+
+
+localrules:
+    all,
+
+
+rule all:
+    input:
+        study_targets(),
+    default_target: True

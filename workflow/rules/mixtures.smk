@@ -1,0 +1,42 @@
+# mixtures: English items plus n per non-English language, per family, n and seed.
+
+
+rule mixture:
+    input:
+        get_mixture_datasets,
+    output:
+        train=paths.mixture_file("{family}-n{n}", "{seed}", "train.parquet"),
+        validation=paths.mixture_file("{family}-n{n}", "{seed}", "validation.parquet"),
+        manifest=paths.mixture_file("{family}-n{n}", "{seed}", "manifest.json"),
+        provenance=paths.mixture_file("{family}-n{n}", "{seed}", "provenance.json"),
+    params:
+        spec=get_mixture_spec,
+        out_dir=paths.mixture_dir("{family}-n{n}", "{seed}"),
+    log:
+        paths.log_file("mixtures", "{family}-n{n}", "seed{seed}"),
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=15,
+    conda:
+        "../../envs/data.yaml"
+    shell:
+        "python -m xlt.mixtures build --spec {params.spec:q} --seed {wildcards.seed} "
+        "--out-dir {params.out_dir} > {log} 2>&1"
+
+
+rule mixture_summary:
+    input:
+        mixture_manifests(),
+    output:
+        paths.mixture_summary(),
+    log:
+        paths.log_file("mixtures", "summary"),
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    conda:
+        "../../envs/data.yaml"
+    shell:
+        "python -m xlt.mixtures summary {input} --out {output} > {log} 2>&1"

@@ -1,0 +1,33 @@
+"""``xlt <stage> ...``: one command for every stage's CLI (each is also ``python -m xlt.<stage>``)."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+COMMANDS = {
+    "grid": ("xlt.grid", "show the runs a study config expands to"),
+    "validate": ("xlt.validate", "validate a study config and print it with defaults filled in"),
+    "data": ("xlt.data", "write a task's normalised datasets"),
+    "mixtures": ("xlt.mixtures", "build training mixtures"),
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in ("-h", "--help") or argv[0] not in COMMANDS:
+        print("usage: xlt <command> [options]\n\ncommands:")
+        for name, (_, help_text) in COMMANDS.items():
+            print(f"  {name:<10} {help_text}")
+        return 0 if not argv or argv[0] in ("-h", "--help") else 2
+    module = importlib.import_module(COMMANDS[argv[0]][0])
+    try:
+        return module.main(argv[1:])
+    except (ValueError, FileNotFoundError) as error:
+        # Our errors say what is wrong and where; a traceback would bury that.
+        print(f"xlt {argv[0]}: error: {error}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

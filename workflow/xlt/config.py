@@ -1,0 +1,242 @@
+"""The study config: validated once against ``workflow/schemas/config.schema.yaml``, defaults filled in.
+
+``load_config`` is the one entry point (Snakefile and CLI alike). Every error names the key path that is
+wrong (``mixtures.families.st_math.n[2]``), so a bad config fails before any job, let alone GPU time.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+from xlt.iso639 import ISO_639_1
+
+SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schemas" / "config.schema.yaml"
+METRICS_BY_KIND = {
+    "math": {"math_accuracy"},
+    "summarization": {"rouge_l"},
+    "instruction_following": {"constraint_accuracy", "judge_rating"},
+}
+
+
+class ConfigError(ValueError):
+    """The study config is invalid; the message lists every problem with its key path."""
+
+    def __init__(self, problems: list[str], source: str = "config"):
+        self.problems = problems
+        super().__init__(f"invalid study config ({source}):\n" + "\n".join(f"  - {p}" for p in problems))
+
+
+@cache
+def _schema() -> dict[str, Any]:
+    schema = yaml.safe_load(SCHEMA_PATH.read_text(encoding="utf-8"))
+    # Per-model training overrides: the training properties without their defaults, so that a model
+    # inherits the top-level values it does not override.
+    overrides = copy.deepcopy(schema["$defs"]["training"])
+    for prop in overrides["properties"].values():
+        prop.pop("default", None)
+    schema["$defs"]["training_overrides"] = {**overrides, **schema["$defs"]["training_overrides"]}
+    return schema
+
+
+def _with_defaults(validator_class):
+    validate_properties = validator_class.VALIDATORS["properties"]
+
+    def set_defaults(validator, properties, instance, schema):
+        if isinstance(instance, dict):
+            for name, sub in properties.items():
+                if "default" in sub and name not in instance:
+                    instance[name] = copy.deepcopy(sub["default"])
+        yield from validate_properties(validator, properties, instance, schema)
+
+    return jsonschema.validators.extend(validator_class, {"properties": set_defaults})
+
+
+DefaultFillingValidator = _with_defaults(jsonschema.Draft202012Validator)
+
+
+def key_path(parts) -> str:
+    """``['mixtures', 'families', 'st', 'n', 2]`` -> ``mixtures.families.st.n[2]``."""
+    text = ""
+    for part in parts:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or "<top level>"
+
+
+def _schema_problem(error: jsonschema.ValidationError) -> list[str]:
+    where = key_path(error.absolute_path)
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        allowed = list(error.schema.get("properties", {}))
+        problems = []
+        for key in sorted(set(error.instance) - set(allowed)):
+            hint = difflib.get_close_matches(key, allowed, n=1)
+            suggestion = f"; did you mean {hint[0]!r}?" if hint else f" (allowed: {', '.join(allowed)})"
+            problems.append(f"{key_path([*error.absolute_path, key])}: unknown key{suggestion}")
+        if problems:
+            return problems
+    if error.validator == "required":
+        return [f"{where}: {error.message}"]
+    if error.validator == "propertyNames":
+        return [f"{where}: name {error.instance!r} must match {error.schema.get('pattern', 'the name pattern')} "
+                f"(lower case letters, digits, underscores)"]
+    return [f"{where}: {error.message}"]
+
+
+def validate_config(config: dict[str, Any], source: str = "config") -> dict[str, Any]:
+    """A validated deep copy of ``config`` with defaults filled in; raises ``ConfigError``."""
+    config = copy.deepcopy(config)
+    if not isinstance(config, dict):
+        raise ConfigError([f"<top level>: expected a mapping, found {type(config).__name__}"], source)
+    validator = DefaultFillingValidator(_schema())
+    errors = sorted(validator.iter_errors(config), key=lambda e: (list(map(str, e.absolute_path)), e.message))
+    problems = [problem for error in errors for problem in _schema_problem(error)]
+    if problems:
+        raise ConfigError(list(dict.fromkeys(problems)), source)
+    problems = _semantic_problems(config)
+    if problems:
+        raise ConfigError(problems, source)
+    for family in config["mixtures"]["families"].values():
+        family.setdefault("languages", list(config["languages"]["seen"]))
+    return config
+
+
+def load_config(path: str | Path) -> dict[str, Any]:
+    path = Path(path)
+    if not path.exists():
+        raise ConfigError([f"config file {path} does not exist"], str(path))
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as error:
+        raise ConfigError([f"not valid YAML: {error}"], str(path)) from error
+    return validate_config(raw or {}, str(path))
+
+
+def _semantic_problems(config: dict[str, Any]) -> list[str]:
+    """Cross-references the JSON Schema cannot express."""
+    from xlt.synthetic.lexicon import available_languages  # the synthetic benchmark's languages
+
+    problems: list[str] = []
+    languages = config["languages"]
+
+    def check_code(code: str, where: str) -> None:
+        if code not in ISO_639_1:
+            problems.append(f"{where}: {code!r} is not an ISO 639-1 language code")
+
+    check_code(languages["english"], "languages.english")
+    for group in ("seen", "unseen"):
+        for i, code in enumerate(languages[group]):
+            check_code(code, f"languages.{group}[{i}]")
+            if code == languages["english"]:
+                problems.append(f"languages.{group}[{i}]: {code!r} is the English pivot (languages.english); "
+                                f"list only non-English languages here")
+    for i, code in enumerate(languages["unseen"]):
+        if code in languages["seen"]:
+            problems.append(f"languages.unseen[{i}]: {code!r} is also in languages.seen")
+    study_languages = eval_languages(config)
+    for name, group in languages["script_groups"].items():
+        for i, code in enumerate(group):
+            check_code(code, f"languages.script_groups.{name}[{i}]")
+            if code in ISO_639_1 and code not in study_languages:
+                problems.append(f"languages.script_groups.{name}[{i}]: {code!r} is not a study language "
+                                f"(languages.english, seen or unseen)")
+
+    synthetic = available_languages()
+    synthetic_tasks = [task for task, spec in config["tasks"].items() if spec["data"]["source"] == "synthetic"]
+    for task, spec in config["tasks"].items():
+        for i, metric in enumerate(spec["metrics"]):
+            if metric not in METRICS_BY_KIND[spec["kind"]]:
+                problems.append(f"tasks.{task}.metrics[{i}]: {metric!r} does not apply to a {spec['kind']} task "
+                                f"(use {', '.join(sorted(METRICS_BY_KIND[spec['kind']]))})")
+    if synthetic_tasks:
+        keyed = [("languages.english", languages["english"])] + [
+            (f"languages.{group}[{i}]", code) for group in ("seen", "unseen")
+            for i, code in enumerate(languages[group])
+        ]
+        for where, code in keyed:
+            if code in ISO_639_1 and code not in synthetic:
+                problems.append(f"{where}: the synthetic benchmark has no {code!r} data, and tasks "
+                                f"{', '.join(synthetic_tasks)} use it (it has: {', '.join(synthetic)})")
+
+    for name, family in config["mixtures"]["families"].items():
+        where = f"mixtures.families.{name}"
+        for i, task in enumerate(family["tasks"]):
+            if task not in config["tasks"]:
+                problems.append(f"{where}.tasks[{i}]: task {task!r} has no dataset (not a key of tasks; "
+                                f"defined: {', '.join(config['tasks'])})")
+        for i, code in enumerate(family.get("languages", [])):
+            check_code(code, f"{where}.languages[{i}]")
+            if code in ISO_639_1 and code not in languages["seen"]:
+                problems.append(f"{where}.languages[{i}]: {code!r} is not a seen language (languages.seen: "
+                                f"{', '.join(languages['seen'])}); unseen languages never enter training")
+        if family["english"] == 0 and 0 in family["n"]:
+            problems.append(f"{where}.n: contains 0 while {where}.english is 0: that mixture would be empty")
+
+    for name, model in config["models"].items():
+        where = f"models.{name}"
+        if model["source"] in ("local", "hub") and "path" not in model:
+            problems.append(f"{where}.path: required for a {model['source']} model")
+        if model["source"] == "embedded" and "architecture" not in model:
+            problems.append(f"{where}.architecture: required for an embedded model")
+        if model["source"] != "embedded" and "architecture" in model:
+            problems.append(f"{where}.architecture: only embedded models are built from an architecture")
+        if model.get("train_mode") == "full" and "lora" in model:
+            problems.append(f"{where}.lora: set train_mode: lora to use LoRA settings")
+    return problems
+
+
+# ---- what the config expands to -------------------------------------------------------------------------
+
+
+def eval_languages(config: dict[str, Any]) -> list[str]:
+    """English, then the seen and unseen languages, in config order."""
+    languages = config["languages"]
+    return [languages["english"], *languages["seen"], *languages["unseen"]]
+
+
+def mixture_name(family: str, n: int) -> str:
+    return f"{family}-n{n}"
+
+
+def mixture_names(config: dict[str, Any]) -> list[str]:
+    return [
+        mixture_name(family, n)
+        for family, spec in config["mixtures"]["families"].items()
+        for n in spec["n"]
+    ]
+
+
+def mixture_spec(config: dict[str, Any], family: str, n: int) -> dict[str, Any]:
+    """Everything one mixture depends on, and nothing else (its Snakemake params)."""
+    spec = config["mixtures"]["families"][family]
+    return {
+        "family": family,
+        "n": n,
+        "tasks": list(spec["tasks"]),
+        "english_language": config["languages"]["english"],
+        "english": spec["english"],
+        "languages": list(spec["languages"]),
+        "mode": spec["mode"],
+        "validation_fraction": config["mixtures"]["validation_fraction"],
+    }
+
+
+def runs(config: dict[str, Any]) -> list[dict[str, Any]]:
+    """One entry per training run: model x mixture x seed."""
+    return [
+        {"model": model, "family": family, "n": n, "mixture": mixture_name(family, n), "seed": seed}
+        for model in config["models"]
+        for family, spec in config["mixtures"]["families"].items()
+        for n in spec["n"]
+        for seed in config["seeds"]
+    ]
+
+
+def model_training(config: dict[str, Any], model: str) -> dict[str, Any]:
+    """The training settings of ``model``: top-level settings updated by the model's own overrides."""
+    return {**config["training"], **config["models"][model].get("training", {})}

@@ -1,0 +1,56 @@
+"""What a study config expands to: the training runs and the evaluation grid."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+import polars as pl
+
+from xlt.config import ConfigError, eval_languages, load_config, mixture_spec, runs
+
+
+def run_table(config: dict[str, Any]) -> pl.DataFrame:
+    """One row per model x mixture x seed with the mixture's composition."""
+    rows = []
+    for run in runs(config):
+        spec = mixture_spec(config, run["family"], run["n"])
+        per_task = spec["english"] + run["n"] * len(spec["languages"])
+        rows.append({
+            "model": run["model"], "mixture": run["mixture"], "seed": run["seed"],
+            "tasks": ",".join(spec["tasks"]), "english_per_task": spec["english"],
+            "languages": ",".join(spec["languages"]), "n_per_language": run["n"], "mode": spec["mode"],
+            "train_examples": per_task * len(spec["tasks"]),
+        })
+    return pl.DataFrame(rows)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="xlt grid", description=__doc__.splitlines()[0])
+    parser.add_argument("--config", default="config.yaml")
+    parser.add_argument("--format", choices=["table", "csv"], default="table")
+    args = parser.parse_args(argv)
+    try:
+        config = load_config(args.config)
+    except ConfigError as error:
+        print(error, file=sys.stderr)
+        return 2
+    table = run_table(config)
+    if args.format == "csv":
+        sys.stdout.write(table.write_csv())
+        return 0
+    with pl.Config(tbl_rows=-1, tbl_cols=-1, tbl_width_chars=200, tbl_hide_dataframe_shape=True,
+                   tbl_hide_column_data_types=True):
+        print(table)
+    tasks = ", ".join(f"{name} ({spec['kind']}: {', '.join(spec['metrics'])})"
+                      for name, spec in config["tasks"].items())
+    print(f"{len(table)} training runs = {len(config['models'])} models x "
+          f"{table['mixture'].n_unique()} mixtures x {len(config['seeds'])} seeds")
+    print(f"evaluation: {len(config['tasks'])} tasks x {len(eval_languages(config))} languages "
+          f"({', '.join(eval_languages(config))}); tasks: {tasks}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

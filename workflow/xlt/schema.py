@@ -1,0 +1,76 @@
+"""The one example schema that every dataset, translation, mixture and generation table follows."""
+
+from __future__ import annotations
+
+import polars as pl
+
+ROLES = ("system", "user", "assistant")
+SPLITS = ("train", "validation", "test")
+MESSAGE = pl.Struct({"role": pl.String, "content": pl.String})
+EXAMPLE_SCHEMA = pl.Schema(
+    {
+        "id": pl.String,  # "{task}:{source_id}:{lang}"
+        "source_id": pl.String,  # shared by every translation of one original item
+        "task": pl.String,
+        "lang": pl.String,  # ISO 639-1
+        "split": pl.String,
+        "messages": pl.List(MESSAGE),  # chat turns up to and including the reference answer
+        "reference": pl.String,  # what scoring compares against
+        "origin": pl.String,  # "native", "mt:<system>" or "synthetic"
+    }
+)
+
+
+class SchemaError(ValueError):
+    """A table does not follow the example schema."""
+
+
+def example_id(task: str, source_id: str, lang: str) -> str:
+    return f"{task}:{source_id}:{lang}"
+
+
+def validate_examples(frame: pl.DataFrame, where: str) -> pl.DataFrame:
+    """Return ``frame`` with columns in schema order, or raise ``SchemaError`` naming ``where`` and the problem."""
+    missing = [name for name in EXAMPLE_SCHEMA if name not in frame.columns]
+    if missing:
+        raise SchemaError(f"{where}: missing columns {missing} (expected {list(EXAMPLE_SCHEMA)})")
+    frame = frame.select(list(EXAMPLE_SCHEMA))
+    wrong = {
+        name: str(frame.schema[name])
+        for name, dtype in EXAMPLE_SCHEMA.items()
+        if frame.schema[name] != dtype
+    }
+    if wrong:
+        raise SchemaError(f"{where}: columns with wrong types {wrong}; expected {dict(EXAMPLE_SCHEMA)}")
+    nulls = [name for name in EXAMPLE_SCHEMA if frame[name].null_count()]
+    if nulls:
+        raise SchemaError(f"{where}: null values in columns {nulls}")
+    duplicated = frame.filter(pl.col("id").is_duplicated())["id"].unique().sort()
+    if len(duplicated):
+        raise SchemaError(f"{where}: duplicate ids, e.g. {duplicated.head(3).to_list()}")
+    bad_ids = frame.filter(
+        pl.col("id") != pl.concat_str(["task", "source_id", "lang"], separator=":")
+    )["id"]
+    if len(bad_ids):
+        raise SchemaError(f"{where}: ids not of the form task:source_id:lang, e.g. {bad_ids.head(3).to_list()}")
+    bad_splits = sorted(set(frame["split"].unique()) - set(SPLITS))
+    if bad_splits:
+        raise SchemaError(f"{where}: unknown splits {bad_splits} (expected one of {list(SPLITS)})")
+    bad_origin = frame.filter(
+        ~pl.col("origin").is_in(["native", "synthetic"]) & ~pl.col("origin").str.starts_with("mt:")
+    )["origin"]
+    if len(bad_origin):
+        raise SchemaError(f"{where}: unknown origins {sorted(set(bad_origin))} (native, synthetic or mt:<system>)")
+    roles = frame.select(pl.col("messages").list.eval(pl.element().struct.field("role")).explode()).to_series()
+    bad_roles = sorted(set(roles.drop_nulls()) - set(ROLES))
+    if bad_roles:
+        raise SchemaError(f"{where}: unknown message roles {bad_roles} (expected {list(ROLES)})")
+    empty = frame.filter(pl.col("messages").list.len() == 0)["id"]
+    if len(empty):
+        raise SchemaError(f"{where}: rows without messages, e.g. {empty.head(3).to_list()}")
+    return frame
+
+
+def read_examples(path) -> pl.DataFrame:
+    """Read and validate an example table."""
+    return validate_examples(pl.read_parquet(path), str(path))
