@@ -82,9 +82,9 @@ def _schema_problem(error: jsonschema.ValidationError) -> list[str]:
             return problems
     if error.validator == "required":
         return [f"{where}: {error.message}"]
-    if error.validator == "propertyNames":
+    if "propertyNames" in error.schema_path:
         return [f"{where}: name {error.instance!r} must match {error.schema.get('pattern', 'the name pattern')} "
-                f"(lower case letters, digits, underscores)"]
+                f"(a lower-case letter, then lower-case letters, digits or underscores)"]
     return [f"{where}: {error.message}"]
 
 

@@ -2,7 +2,7 @@
 
 An item is a tuple of language-independent parameters (problem type, filler indices, numbers). It is drawn
 once and rendered in every language from that language's templates (``languages/{lang}.yaml``), so all
-translations of an item share one ``source_id``. Items are unique across splits, and the test split is drawn
+translations of an item share one ``source_id``. Items are unique across splits (by prompt), and the test split is drawn
 first from its own random stream, so changing the train or validation size never changes the test set.
 """
 
@@ -21,6 +21,7 @@ from xlt.synthetic.lexicon import count_phrase, load_language, noun_form
 KINDS = ("math", "summarization", "instruction_following")
 SPLIT_ORDER = ("test", "validation", "train")  # test first: its items never depend on the other sizes
 Params = tuple  # a hashable description of one item, the same in every language
+MAX_CONSECUTIVE_DUPLICATES = 5_000
 
 
 class CapacityError(ValueError):
@@ -90,15 +91,16 @@ def draw_summarization(rng: np.random.Generator) -> Params:
 
 def draw_instruction(rng: np.random.Generator) -> Params:
     ref = _reference()
-    main = str(rng.choice(["include_word", "list"]))
+    main = str(rng.choice(["include_word", "list", "repeat"], p=[0.2, 0.3, 0.5]))
     modifier = str(rng.choice(["none", "end_with", "quoted"]))
     closing = int(rng.integers(len(ref["closings"]))) if modifier == "end_with" else -1
     if main == "include_word":
-        return (main, modifier, closing, int(rng.integers(len(ref["topics"]))), ())
-    category = int(rng.integers(len(ref["categories"])))
-    k = int(rng.integers(2, 6))
-    members = tuple(int(i) for i in rng.permutation(len(ref["categories"][category]["members"]))[:k])
-    return (main, modifier, closing, category, members)
+        detail: Params = (int(rng.integers(len(ref["topics"]))),)
+    elif main == "list":
+        detail = (int(rng.integers(len(ref["categories"]))), int(rng.integers(2, 6)))
+    else:  # a sentence to repeat: a report summary with its own fillers
+        detail = draw_summarization(rng)[:8]
+    return (main, modifier, closing, detail)
 
 
 # ---- rendering one item in one language ------------------------------------------------------------------
@@ -157,20 +159,31 @@ def render_summarization(params: Params, lang: str) -> tuple[str, str, str]:
 
 
 def render_instruction(params: Params, lang: str) -> tuple[str, str, str]:
-    main, modifier, closing, index, members = params
+    main, modifier, closing, detail = params
     data = load_language(lang)
     quote = data["quote"]
     if main == "include_word":
-        topic = data["topics"][index]
+        topic = data["topics"][detail[0]]
         prompt = [data["instructions"]["include_word"].format(topic=topic["topic"],
                                                                word=quote.format(text=topic["word"]))]
         reply = topic["text"]
         constraints = [{"type": "include_word", "word": topic["word"]}]
+    elif main == "list":
+        category, k = detail
+        members = data["categories"][category]["members"]
+        prompt = [data["instructions"]["list"].format(k=k, category=data["categories"][category]["name"])]
+        # A fixed choice of members for each (category, k), so the reply is a function of the prompt.
+        chosen = [members[(category + k + i) % len(members)] for i in range(k)]
+        reply = "\n".join(f"{i}. {member}" for i, member in enumerate(chosen, start=1))
+        constraints = [{"type": "numbered_list", "items": k}]
     else:
-        category = data["categories"][index]
-        prompt = [data["instructions"]["list"].format(k=len(members), category=category["name"])]
-        reply = "\n".join(f"{i}. {category['members'][m]}" for i, m in enumerate(members, start=1))
-        constraints = [{"type": "numbered_list", "items": len(members)}]
+        report, city, city2, day, person, company, n, m = detail
+        sentence = data["reports"][report]["summary"].format(
+            city=data["cities"][city], city2=data["cities"][city2], day=data["days"][day],
+            person=data["names"][person], company=data["companies"][company], n=n, m=m)
+        prompt = [data["instructions"]["repeat"].format(sentence=sentence)]
+        reply = sentence
+        constraints = [{"type": "repeat", "text": sentence}]
     if modifier == "end_with":
         text = data["closings"][closing]
         prompt.append(data["instructions"]["end_with"].format(closing=quote.format(text=text)))
@@ -196,24 +209,29 @@ GENERATORS: dict[str, tuple[Callable[[np.random.Generator], Params], Callable[[P
 
 
 def draw_items(kind: str, seed: int, items: dict[str, int]) -> dict[str, list[Params]]:
-    """Distinct item parameters per split; raises ``CapacityError`` if the templates run out."""
-    draw = GENERATORS[kind][0]
-    seen: set[Params] = set()
+    """Item parameters per split, distinct by their English prompt (two items with one prompt would let a test
+    prompt appear in training); raises ``CapacityError`` if the templates run out."""
+    draw, render = GENERATORS[kind]
+    seen: set[str] = set()
     drawn: dict[str, list[Params]] = {}
     for split_index, split in enumerate(SPLIT_ORDER):
         rng = np.random.default_rng([seed, KINDS.index(kind), split_index])
-        wanted, picked, attempts = items[split], [], 0
-        while len(picked) < wanted:
-            attempts += 1
-            if attempts > 50 * wanted + 10_000:
-                raise CapacityError(
-                    f"the synthetic {kind} templates gave only {len(seen)} distinct items after {attempts} draws; "
-                    f"asked for {sum(items.values())} in all (lower tasks.<task>.data.items)"
-                )
+        picked: list[Params] = []
+        misses = 0  # consecutive draws of an item already taken
+        while len(picked) < items[split]:
             params = draw(rng)
-            if params not in seen:
-                seen.add(params)
-                picked.append(params)
+            prompt = render(params, "en")[0]
+            if prompt in seen:
+                misses += 1
+                if misses > MAX_CONSECUTIVE_DUPLICATES:
+                    raise CapacityError(
+                        f"the synthetic {kind} templates ran out of distinct items after {len(seen)}; asked "
+                        f"for {sum(items.values())} in all (lower tasks.<task>.data.items)"
+                    )
+                continue
+            misses = 0
+            seen.add(prompt)
+            picked.append(params)
         drawn[split] = picked
     return drawn
 

@@ -133,7 +133,10 @@ def _compare(ref: Any, got: Any, path: str, errors: list[str]) -> None:
         if not isinstance(got, str) or (ref.strip() and not got.strip()):
             errors.append(f"{where}: expected a non-empty string, found {got!r}")
             return
-        if placeholders(ref) != placeholders(got):
+        if where == "count_phrase":  # counter words (ja/zh/ko) are optional
+            if not {"n", "noun"} <= placeholders(got) <= {"n", "noun", "counter"}:
+                errors.append(f"count_phrase: needs {{n}} and {{noun}}, may have {{counter}}; found {got!r}")
+        elif placeholders(ref) != placeholders(got):
             errors.append(
                 f"{where}: placeholders {sorted(placeholders(got))} differ from the reference's "
                 f"{sorted(placeholders(ref))}"

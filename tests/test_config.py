@@ -1,0 +1,130 @@
+"""The study config: schema errors name the offending key; defaults are filled in once."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+import yaml
+
+from conftest import ROOT, SMALL_CONFIG
+from xlt.config import ConfigError, load_config, mixture_spec, model_training, runs, validate_config
+
+
+@pytest.fixture()
+def raw():
+    return yaml.safe_load(SMALL_CONFIG.read_text())
+
+
+def edit(config, dotted, value):
+    """Set (or with value=DELETE remove) the entry at a dotted path like ``mixtures.families.st_math.n``."""
+    *parents, last = dotted.split(".")
+    node = config
+    for key in parents:
+        node = node[key]
+    if value is DELETE:
+        del node[last]
+    else:
+        node[last] = value
+    return config
+
+
+DELETE = object()
+
+BAD_CONFIGS = [
+    # (what is wrong, edit path, new value, text the error must contain)
+    ("unknown top-level key", "mixturez", {}, "mixturez: unknown key; did you mean 'mixtures'?"),
+    ("wrong type", "seeds", "0", "seeds: '0' is not of type 'array'"),
+    ("negative n", "mixtures.families.st_math.n", [0, -5], "mixtures.families.st_math.n[1]: -5 is less than the minimum of 0"),
+    ("not an ISO code", "languages.unseen", ["ar", "xx"], "languages.unseen[1]: 'xx' is not an ISO 639-1 language code"),
+    ("no synthetic data for a language", "languages.unseen", ["ar", "de"],
+     "languages.unseen[1]: the synthetic benchmark has no 'de' data"),
+    ("family task without dataset", "mixtures.families.mt.tasks", ["math", "code"],
+     "mixtures.families.mt.tasks[1]: task 'code' has no dataset"),
+    ("unknown task kind", "tasks.math.kind", "translation", "tasks.math.kind: 'translation' is not one of"),
+    ("task without data", "tasks.math.data", DELETE, "tasks.math: 'data' is a required property"),
+    ("metric of another task kind", "tasks.math.metrics", ["rouge_l"],
+     "tasks.math.metrics[0]: 'rouge_l' does not apply to a math task"),
+    ("unseen language in a mixture", "mixtures.families.script_latin.languages", ["es", "ko"],
+     "mixtures.families.script_latin.languages[1]: 'ko' is not a seen language"),
+    ("English listed as seen", "languages.seen", ["en", "es"], "languages.seen[0]: 'en' is the English pivot"),
+    ("misspelt mixing mode", "mixtures.families.st_math.mode", "paralel",
+     "mixtures.families.st_math.mode: 'paralel' is not one of ['parallel', 'disjoint']"),
+    ("empty n0 mixture", "mixtures.families.st_math.english", 0,
+     "mixtures.families.st_math.n: contains 0 while mixtures.families.st_math.english is 0"),
+    ("hub model without a path", "models.tiny_1m", {"source": "hub", "params_m": 8000},
+     "models.tiny_1m.path: required for a hub model"),
+    ("bad family name", "mixtures.families.St-Math", {"tasks": ["math"], "english": 1, "n": [1]},
+     "mixtures.families: name 'St-Math' must match"),
+    ("non-positive learning rate", "training.learning_rate", 0,
+     "training.learning_rate: 0 is less than or equal to the minimum of 0"),
+    ("unknown per-model training key", "models.tiny_1m.training", {"lr": 0.1},
+     "models.tiny_1m.training.lr: unknown key"),
+    ("seen and unseen overlap", "languages.unseen", ["ar", "es"], "languages.unseen[1]: 'es' is also in languages.seen"),
+    ("missing n grid", "mixtures.families.st_math.n", DELETE, "mixtures.families.st_math: 'n' is a required property"),
+    ("zero items in a split", "tasks.summarization.data.items.test", 0,
+     "tasks.summarization.data.items.test: 0 is less than the minimum of 1"),
+]
+
+
+@pytest.mark.parametrize("what, path, value, message", BAD_CONFIGS, ids=[case[0] for case in BAD_CONFIGS])
+def test_bad_config_names_the_key(raw, what, path, value, message):
+    with pytest.raises(ConfigError) as error:
+        validate_config(edit(raw, path, value))
+    assert message in str(error.value), str(error.value)
+
+
+def test_every_problem_is_reported_at_once(raw):
+    edit(raw, "seeds", "0")
+    edit(raw, "mixtures.families.st_math.n", [-1])
+    with pytest.raises(ConfigError) as error:
+        validate_config(raw)
+    assert len(error.value.problems) == 2
+
+
+def test_missing_file_and_bad_yaml(tmp_path):
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_config(tmp_path / "nope.yaml")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("languages: [unclosed\n")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_config(bad)
+
+
+def test_defaults_are_filled_in(raw):
+    config = validate_config(raw)
+    assert config["languages"]["script_groups"] == {"latin": ["es", "fr", "pt"], "non_latin": ["ja", "zh", "ko", "ar"]}
+    assert config["mixtures"]["families"]["st_math"]["mode"] == "parallel"
+    assert config["mixtures"]["families"]["st_math"]["languages"] == ["es", "fr", "ja", "zh"]  # languages.seen
+    assert config["generation"]["backend"] == "vllm"
+    assert config["training"]["save_steps"] == 50  # the paper's checkpoint interval
+    assert config["training"]["learning_rate"] == 1e-3  # set in the file
+    assert "seed" in config["tasks"]["math"]["data"]
+
+
+def test_validation_does_not_mutate_its_input(raw):
+    before = copy.deepcopy(raw)
+    validate_config(raw)
+    assert raw == before
+
+
+def test_model_training_inherits_top_level_settings(raw):
+    raw["models"]["tiny_1m"]["training"] = {"learning_rate": 5e-4}
+    config = validate_config(raw)
+    settings = model_training(config, "tiny_1m")
+    assert settings["learning_rate"] == 5e-4
+    assert settings["batch_size"] == 16  # top-level value, not the schema default 64
+
+
+def test_grid_expansion(small_config):
+    expanded = runs(small_config)
+    assert len(expanded) == 1 * (3 + 2 + 2 + 1) * 1
+    assert {run["mixture"] for run in expanded} >= {"st_math-n0", "st_math-n40", "mt-n10", "script_latin-n20"}
+    spec = mixture_spec(small_config, "st_math", 40)
+    assert "n" in spec and spec["n"] == 40 and "languages" in spec
+    assert spec == mixture_spec(small_config, "st_math", 40)  # deterministic params
+
+
+def test_embedded_config_is_valid():
+    config = load_config(ROOT / "config.yaml")
+    assert len(runs(config)) > 0
