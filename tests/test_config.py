@@ -102,6 +102,14 @@ def test_defaults_are_filled_in(raw):
     assert "seed" in config["tasks"]["math"]["data"]
 
 
+def test_default_script_groups_follow_the_study_languages(raw):
+    raw["languages"]["unseen"] = ["ar"]
+    assert validate_config(raw)["languages"]["script_groups"] == {"latin": ["es", "fr"], "non_latin": ["ja", "zh", "ar"]}
+    raw["languages"]["script_groups"] = {"latin": ["es", "pt"]}
+    with pytest.raises(ConfigError, match=r"languages.script_groups.latin\[1\]: 'pt' is not a study language"):
+        validate_config(raw)
+
+
 def test_validation_does_not_mutate_its_input(raw):
     before = copy.deepcopy(raw)
     validate_config(raw)

@@ -3,9 +3,10 @@ import os
 import sys
 
 WORKFLOW_DIR = os.path.join(workflow.basedir, "workflow")
-# Jobs import the xlt package from this checkout, whatever environment runs them.
 sys.path.insert(0, WORKFLOW_DIR)
-os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [WORKFLOW_DIR, os.environ.get("PYTHONPATH")]))
+# Jobs (local or SLURM, which re-reads this file) run `python -m xlt.cli ...` with this checkout's package,
+# whatever environment runs them; kept out of the commands so that moving the checkout reruns nothing.
+os.environ.update(PYTHONPATH=os.pathsep.join(filter(None, [WORKFLOW_DIR, os.environ.get("PYTHONPATH")])))
 
 from snakemake.exceptions import WorkflowError
 

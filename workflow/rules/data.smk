@@ -6,7 +6,7 @@ rule synthetic_dataset:
         train=paths.dataset_file("{task}", "train"),
         validation=paths.dataset_file("{task}", "validation"),
         test=paths.dataset_file("{task}", "test"),
-        provenance=paths.dataset_dir("{task}") + "/provenance.json",
+        provenance=paths.dataset_file("{task}", "provenance"),
     params:
         spec=get_synthetic_spec,
         out_dir=paths.dataset_dir("{task}"),
@@ -19,5 +19,5 @@ rule synthetic_dataset:
     conda:
         "../../envs/data.yaml"
     shell:
-        "python -m xlt.data synthetic --task {wildcards.task} --spec {params.spec:q} "
+        "python -m xlt.cli data synthetic --task {wildcards.task} --spec {params.spec:q} "
         "--out-dir {params.out_dir} > {log} 2>&1"

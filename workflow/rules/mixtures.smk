@@ -21,7 +21,7 @@ rule mixture:
     conda:
         "../../envs/data.yaml"
     shell:
-        "python -m xlt.mixtures build --spec {params.spec:q} --seed {wildcards.seed} "
+        "python -m xlt.cli mixtures build --spec {params.spec:q} --seed {wildcards.seed} "
         "--out-dir {params.out_dir} > {log} 2>&1"
 
 
@@ -39,4 +39,4 @@ rule mixture_summary:
     conda:
         "../../envs/data.yaml"
     shell:
-        "python -m xlt.mixtures summary {input} --out {output} > {log} 2>&1"
+        "python -m xlt.cli mixtures summary {input} --out {output} > {log} 2>&1"

@@ -18,6 +18,7 @@ import yaml
 from xlt.iso639 import ISO_639_1
 
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schemas" / "config.schema.yaml"
+PAPER_SCRIPT_GROUPS = {"latin": ["es", "fr", "pt"], "non_latin": ["ja", "zh", "ko", "ar"]}
 METRICS_BY_KIND = {
     "math": {"math_accuracy"},
     "summarization": {"rouge_l"},
@@ -98,6 +99,11 @@ def validate_config(config: dict[str, Any], source: str = "config") -> dict[str,
     problems = [problem for error in errors for problem in _schema_problem(error)]
     if problems:
         raise ConfigError(list(dict.fromkeys(problems)), source)
+    if "script_groups" not in config["languages"]:
+        study = set(eval_languages(config))
+        config["languages"]["script_groups"] = {
+            name: [code for code in group if code in study] for name, group in PAPER_SCRIPT_GROUPS.items()
+        }
     problems = _semantic_problems(config)
     if problems:
         raise ConfigError(problems, source)

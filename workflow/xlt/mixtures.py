@@ -78,7 +78,8 @@ def choose_items(
         # Deal the remaining source items round-robin over the languages that have each of them;
         # items with the same set of languages share one deal, in rank order.
         candidates = (
-            available.filter(pl.col("lang").is_in(others) & ~pl.col("source_id").is_in(english_rows["source_id"]))
+            available.filter(pl.col("lang").is_in(others))
+            .join(english_rows.select("source_id"), on="source_id", how="anti")
             .with_columns(pl.col("lang").replace_strict({lang: i for i, lang in enumerate(others)},
                                                         return_dtype=pl.Int32).alias("order"))
             .sort("rank", "order")
@@ -106,17 +107,17 @@ def choose_items(
     return chosen_frame.select("source_id", "lang")
 
 
-def assert_no_leakage(train: pl.DataFrame, validation: pl.DataFrame, test_ids: dict[str, set[str]]) -> None:
+def assert_no_leakage(train: pl.DataFrame, validation: pl.DataFrame, test_ids: pl.DataFrame) -> None:
     """Refuse a mixture whose training or validation part holds a test item (any language) or whose
-    validation part shares a source item with training."""
+    validation part shares a source item with training. ``test_ids``: ``task, source_id`` of the test sets."""
     for part_name, part in (("train", train), ("validation", validation)):
-        for task, ids in test_ids.items():
-            leaked = part.filter((pl.col("task") == task) & pl.col("source_id").is_in(list(ids)))
-            if len(leaked):
-                raise LeakageError(
-                    f"{part_name} would contain {len(leaked)} rows whose source item is in the {task} test set "
-                    f"(a translation of an evaluation item), e.g. {leaked['id'].head(3).to_list()}"
-                )
+        leaked = part.join(test_ids, on=["task", "source_id"], how="semi")
+        if len(leaked):
+            tasks = ", ".join(sorted(set(leaked["task"])))
+            raise LeakageError(
+                f"{part_name} would contain {len(leaked)} rows whose source item is in the {tasks} test set "
+                f"(a translation of an evaluation item), e.g. {leaked['id'].head(3).to_list()}"
+            )
     overlap = train.select("task", "source_id").unique().join(
         validation.select("task", "source_id").unique(), on=["task", "source_id"]
     )
@@ -139,33 +140,34 @@ def build_mixture(spec: dict[str, Any], seed: int, datasets_dir: str | Path = pa
     languages = list(counts)
     parts: dict[str, list[pl.DataFrame]] = {"train": [], "validation": []}
     excluded: dict[str, int] = {}
-    test_ids: dict[str, set[str]] = {}
+    test_ids = []
     for task in spec["tasks"]:
         def scan(split: str) -> pl.LazyFrame:
             return pl.scan_parquet(Path(datasets_dir) / task / f"{split}.parquet")
 
-        test_ids[task] = set(scan("test").select(pl.col("source_id").unique()).collect()["source_id"])
-        chosen_train = None
+        task_test_ids = scan("test").select("source_id").unique().collect()
+        test_ids.append(task_test_ids.with_columns(task=pl.lit(task)))
+        chosen_train = pl.DataFrame(schema={"source_id": pl.String})
         for stream, (split, wanted) in enumerate((("train", counts), ("validation", val_counts))):
             pool = scan(split).filter(pl.col("lang").is_in(languages))
-            leaked = pool.filter(pl.col("source_id").is_in(list(test_ids[task])))
-            n_leaked = leaked.select(pl.col("source_id").n_unique()).collect().item()
-            pool = pool.filter(~pl.col("source_id").is_in(list(test_ids[task])))
-            if chosen_train is not None:  # validation never shares a source item with training
-                pool = pool.filter(~pl.col("source_id").is_in(chosen_train["source_id"].unique()))
+            n_leaked = (pool.join(task_test_ids.lazy(), on="source_id", how="semi")
+                        .select(pl.col("source_id").n_unique()).collect().item())
+            # Test items (in any language) never train; validation never shares an item with training.
+            pool = (pool.join(task_test_ids.lazy(), on="source_id", how="anti")
+                    .join(chosen_train.lazy(), on="source_id", how="anti"))
             excluded[f"{task}/{split}"] = n_leaked
             chosen = choose_items(pool, source_ranks(pool, task_seed(seed, task, stream)), wanted, english,
                                   spec["mode"], f"task {task} ({split} pool)", n_leaked)
             rows = scan(split).join(chosen.lazy(), on=["source_id", "lang"], how="semi").collect()
             parts[split].append(rows.with_columns(pl.lit(split).alias("split")))
             if split == "train":
-                chosen_train = chosen
+                chosen_train = chosen.select("source_id").unique()
     train, validation = (
         validate_examples(pl.concat(parts[split]).select(list(EXAMPLE_SCHEMA)).sort("id"), f"mixture {split}")
         if parts[split] else pl.DataFrame(schema=EXAMPLE_SCHEMA)
         for split in ("train", "validation")
     )
-    assert_no_leakage(train, validation, test_ids)
+    assert_no_leakage(train, validation, pl.concat(test_ids))
     manifest = {
         "mixture": f"{spec['family']}-n{n}",
         "seed": seed,

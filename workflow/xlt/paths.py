@@ -16,6 +16,9 @@ def dataset_dir(task: str) -> str:
 
 
 def dataset_file(task: str, split: str) -> str:
+    """``split``: train, validation or test (parquet), or provenance (the sidecar of all three)."""
+    if split == "provenance":
+        return f"{dataset_dir(task)}/provenance.json"
     return f"{dataset_dir(task)}/{split}.parquet"
 
 

@@ -1,0 +1,39 @@
+"""Running the Snakefile from tests: real runs and dry-run job lists."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+from conftest import ROOT
+
+JOB_HEADER = re.compile(r"^(?:local)?rule (\w+):$")
+WILDCARDS = re.compile(r"^\s+wildcards: (.*)$")
+
+
+def snakemake(workdir: Path, *args: str, config: dict | None = None, timeout: int = 600) -> subprocess.CompletedProcess:
+    """Run Snakemake on this checkout's Snakefile in ``workdir`` with ``workdir/config.yaml``."""
+    if config is not None:
+        (workdir / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    command = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "-d", str(workdir),
+               "--configfile", str(workdir / "config.yaml"), *args]
+    return subprocess.run(command, capture_output=True, text=True, env=env, timeout=timeout)
+
+
+def planned_jobs(workdir: Path, config: dict | None = None) -> list[str]:
+    """The jobs a dry run schedules, as ``rule[wildcards]`` strings, sorted."""
+    result = snakemake(workdir, "-n", config=config)
+    assert result.returncode == 0, result.stdout + result.stderr
+    jobs: list[str] = []
+    for line in result.stdout.splitlines():
+        if header := JOB_HEADER.match(line):
+            jobs.append(header.group(1))
+        elif (wildcards := WILDCARDS.match(line)) and jobs:
+            jobs[-1] = f"{jobs[-1]}[{wildcards.group(1)}]"
+    return sorted(jobs)
