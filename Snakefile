@@ -23,6 +23,6 @@ localrules:
 
 
 rule all:
+    default_target: True
     input:
         study_targets(),
-    default_target: True

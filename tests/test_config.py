@@ -136,3 +136,16 @@ def test_grid_expansion(small_config):
 def test_embedded_config_is_valid():
     config = load_config(ROOT / "config.yaml")
     assert len(runs(config)) > 0
+
+
+def test_xlt_grid_and_validate_commands(capsys, tmp_path):
+    from xlt.cli import main
+
+    assert main(["grid", "--config", str(SMALL_CONFIG)]) == 0
+    out = capsys.readouterr().out
+    assert "8 training runs = 1 models x 8 mixtures x 1 seeds" in out
+    assert "st_math-n40" in out
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(SMALL_CONFIG.read_text().replace("seeds: [0]", "seeds: [-1]"))
+    assert main(["validate", str(bad)]) == 1
+    assert "seeds[0]: -1 is less than the minimum of 0" in capsys.readouterr().err

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import copy
 import json
+import subprocess
+import sys
 
 import polars as pl
 import pytest
 
-from conftest import SMALL_CONFIG
+from conftest import ROOT, SMALL_CONFIG
 from workflow_helpers import planned_jobs, snakemake
 from xlt.config import load_config, mixture_names
 
@@ -130,7 +132,10 @@ def test_a_failed_mixture_job_leaves_no_output_that_looks_done(tmp_path):
     assert "task math (train pool), language en: asked for 400 items, the pool has 300" in log
 
 
-def test_the_workflow_is_lint_clean(study):
+def test_the_workflow_is_lint_clean_and_formatted(study):
     workdir, _, _ = study
     result = snakemake(workdir, "--lint")
     assert result.returncode == 0 and "Lints for" not in result.stdout, result.stdout
+    snakefiles = [str(ROOT / "Snakefile"), *map(str, sorted((ROOT / "workflow" / "rules").glob("*.smk")))]
+    formatted = subprocess.run([sys.executable, "-m", "snakefmt", "--check", *snakefiles], capture_output=True, text=True)
+    assert formatted.returncode == 0, formatted.stderr

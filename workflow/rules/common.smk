@@ -6,7 +6,11 @@ WORKFLOW_DIR = os.path.join(workflow.basedir, "workflow")
 sys.path.insert(0, WORKFLOW_DIR)
 # Jobs (local or SLURM, which re-reads this file) run `python -m xlt.cli ...` with this checkout's package,
 # whatever environment runs them; kept out of the commands so that moving the checkout reruns nothing.
-os.environ.update(PYTHONPATH=os.pathsep.join(filter(None, [WORKFLOW_DIR, os.environ.get("PYTHONPATH")])))
+os.environ.update(
+    PYTHONPATH=os.pathsep.join(
+        filter(None, [WORKFLOW_DIR, os.environ.get("PYTHONPATH")])
+    )
+)
 
 from snakemake.exceptions import WorkflowError
 
@@ -15,7 +19,10 @@ from xlt.config import ConfigError, mixture_names, mixture_spec, validate_config
 from xlt.io import canonical_json
 
 try:
-    STUDY = validate_config(config, source=", ".join(map(str, workflow.overwrite_configfiles or ["config.yaml"])))
+    STUDY = validate_config(
+        config,
+        source=", ".join(map(str, workflow.overwrite_configfiles or ["config.yaml"])),
+    )
 except ConfigError as error:
     raise WorkflowError(str(error)) from None
 
@@ -41,7 +48,11 @@ def get_mixture_spec(wildcards):
 
 def get_mixture_datasets(wildcards):
     tasks = STUDY["mixtures"]["families"][wildcards.family]["tasks"]
-    return [paths.dataset_file(task, split) for task in tasks for split in ("train", "validation", "test")]
+    return [
+        paths.dataset_file(task, split)
+        for task in tasks
+        for split in ("train", "validation", "test")
+    ]
 
 
 def mixture_manifests():

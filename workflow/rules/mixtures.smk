@@ -9,17 +9,17 @@ rule mixture:
         validation=paths.mixture_file("{family}-n{n}", "{seed}", "validation.parquet"),
         manifest=paths.mixture_file("{family}-n{n}", "{seed}", "manifest.json"),
         provenance=paths.mixture_file("{family}-n{n}", "{seed}", "provenance.json"),
-    params:
-        spec=get_mixture_spec,
-        out_dir=paths.mixture_dir("{family}-n{n}", "{seed}"),
     log:
         paths.log_file("mixtures", "{family}-n{n}", "seed{seed}"),
+    conda:
+        "../../envs/data.yaml"
     threads: 1
     resources:
         mem_mb=4000,
         runtime=15,
-    conda:
-        "../../envs/data.yaml"
+    params:
+        spec=get_mixture_spec,
+        out_dir=paths.mixture_dir("{family}-n{n}", "{seed}"),
     shell:
         "python -m xlt.cli mixtures build --spec {params.spec:q} --seed {wildcards.seed} "
         "--out-dir {params.out_dir} > {log} 2>&1"
@@ -32,11 +32,11 @@ rule mixture_summary:
         paths.mixture_summary(),
     log:
         paths.log_file("mixtures", "summary"),
+    conda:
+        "../../envs/data.yaml"
     threads: 1
     resources:
         mem_mb=1000,
         runtime=5,
-    conda:
-        "../../envs/data.yaml"
     shell:
         "python -m xlt.cli mixtures summary {input} --out {output} > {log} 2>&1"

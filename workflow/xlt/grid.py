@@ -8,7 +8,7 @@ from typing import Any
 
 import polars as pl
 
-from xlt.config import ConfigError, eval_languages, load_config, mixture_spec, runs
+from xlt.config import eval_languages, load_config, mixture_spec, runs
 
 
 def run_table(config: dict[str, Any]) -> pl.DataFrame:
@@ -31,11 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--config", default="config.yaml")
     parser.add_argument("--format", choices=["table", "csv"], default="table")
     args = parser.parse_args(argv)
-    try:
-        config = load_config(args.config)
-    except ConfigError as error:
-        print(error, file=sys.stderr)
-        return 2
+    config = load_config(args.config)  # a ConfigError is reported by xlt.cli
     table = run_table(config)
     if args.format == "csv":
         sys.stdout.write(table.write_csv())

@@ -7,7 +7,7 @@ import sys
 
 import yaml
 
-from xlt.config import ConfigError, load_config
+from xlt.config import load_config
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -15,11 +15,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("config", nargs="?", default="config.yaml")
     parser.add_argument("--quiet", action="store_true", help="only report problems")
     args = parser.parse_args(argv)
-    try:
-        config = load_config(args.config)
-    except ConfigError as error:
-        print(error, file=sys.stderr)
-        return 2
+    config = load_config(args.config)  # a ConfigError is reported by xlt.cli
     if not args.quiet:
         print(yaml.safe_dump(config, sort_keys=False, allow_unicode=True), end="")
     print(f"{args.config}: valid", file=sys.stderr)
