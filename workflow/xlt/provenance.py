@@ -144,13 +144,18 @@ def input_record(path: str | Path) -> dict[str, Any]:
 
 
 def provenance_path_for(artifact: str | Path) -> Path:
-    """The sidecar of a file artifact lives in its directory (one artifact directory, one sidecar)."""
+    """The sidecar of an artifact: ``dir/provenance.json`` for a directory artifact (a mixture, a model),
+    ``dir/{stem}.provenance.json`` for a file artifact that shares its directory (a task's generations), and
+    for a file inside a directory artifact, that directory's sidecar."""
     artifact = Path(artifact)
-    return (artifact if artifact.is_dir() else artifact.parent) / PROVENANCE_FILE
+    if artifact.is_dir():
+        return artifact / PROVENANCE_FILE
+    own = artifact.with_name(f"{artifact.stem}.{PROVENANCE_FILE}")
+    return own if own.exists() else artifact.parent / PROVENANCE_FILE
 
 
 def write_provenance(
-    out_dir: str | Path,
+    artifact: str | Path,
     *,
     stage: str,
     module: str,
@@ -160,7 +165,8 @@ def write_provenance(
     started: float,
     seed: int | None = None,
 ) -> Path:
-    """Write ``out_dir/provenance.json``; call it last, once every output is in place."""
+    """Write the sidecar of ``artifact`` (a directory, or a file: see ``provenance_path_for``); call it last,
+    once every output is in place, so a sidecar means a complete artifact."""
     record = {
         "stage": stage,
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -172,6 +178,7 @@ def write_provenance(
         "code": {**code_version(), "stage_module": module, "stage_fingerprint": stage_fingerprint(module)},
         "environment": environment(),
     }
-    path = Path(out_dir) / PROVENANCE_FILE
+    artifact = Path(artifact)
+    path = artifact / PROVENANCE_FILE if artifact.is_dir() else artifact.with_name(f"{artifact.stem}.{PROVENANCE_FILE}")
     write_json(record, path)
     return path
