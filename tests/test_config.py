@@ -97,8 +97,12 @@ def test_defaults_are_filled_in(raw):
     assert config["mixtures"]["families"]["st_math"]["mode"] == "parallel"
     assert config["mixtures"]["families"]["st_math"]["languages"] == ["es", "fr", "ja", "zh"]  # languages.seen
     assert config["generation"]["backend"] == "vllm"
-    assert config["training"]["save_steps"] == 50  # the paper's checkpoint interval
+    assert config["tokenizer"]["vocab_size"] == 2048 and config["models"]["tiny_1m"]["pretrain"]["seed"] == 0
     assert config["training"]["learning_rate"] == 1e-3  # set in the file
+    del raw["training"]
+    paper = validate_config(raw)["training"]  # the paper's settings are the defaults
+    assert (paper["batch_size"], paper["learning_rate"], paper["lr_scheduler"], paper["save_steps"]) == (
+        64, 1e-5, "constant", 50)
     assert "seed" in config["tasks"]["math"]["data"]
 
 
@@ -149,3 +153,11 @@ def test_xlt_grid_and_validate_commands(capsys, tmp_path):
     bad.write_text(SMALL_CONFIG.read_text().replace("seeds: [0]", "seeds: [-1]"))
     assert main(["validate", str(bad)]) == 1
     assert "seeds[0]: -1 is less than the minimum of 0" in capsys.readouterr().err
+
+
+def test_embedded_models_need_head_sizes_vllm_cpu_supports(raw):
+    raw["models"]["tiny_1m"]["architecture"].update(hidden_size=64, num_attention_heads=4, num_key_value_heads=2)
+    with pytest.raises(ConfigError, match=r"models.tiny_1m.architecture: head size hidden_size/num_attention_heads = 16"):
+        validate_config(raw)
+    raw["generation"] = {"backend": "hf"}  # transformers runs any head size
+    validate_config(raw)

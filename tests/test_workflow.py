@@ -46,6 +46,32 @@ def test_the_study_writes_every_mixture_with_provenance(study):
     assert dict(zip(n40["lang"], n40["rows"])) == {"en": 60, "es": 40, "fr": 40, "ja": 40, "zh": 40}
 
 
+def test_every_run_is_trained_generated_and_scored(study):
+    workdir, _, config = study
+    table = pl.read_parquet(workdir / "results/scores.parquet")
+    expected_runs = {"base"} | {f"{mixture}/seed0" for mixture in mixture_names(config)}
+    assert set(table["run"]) == expected_runs
+    per_run = table.group_by("run").agg(pl.len())
+    assert set(per_run["len"]) == {3 * 8}  # 3 tasks x 8 languages, one metric each
+    assert table["score"].is_between(0, 1).all() and (table["examples"] == 8).all()
+    for run in expected_runs - {"base"}:
+        folder = workdir / "results/runs/tiny_1m" / run
+        summary = json.loads((folder / "training.json").read_text())
+        assert summary["best_checkpoint"] and (folder / "model" / "model.safetensors").exists()
+        for task in config["tasks"]:
+            generations = pl.read_parquet(folder / "generations" / f"{task}.parquet")
+            assert len(generations) == 64 and set(generations["backend"]) == {"vllm"}
+            assert (folder / "scores" / f"{task}.provenance.json").exists()
+
+
+def test_training_beats_the_untrained_base_on_english_math(study):
+    workdir, _, _ = study
+    table = pl.read_parquet(workdir / "results/scores.parquet").filter(task="math", lang="en")
+    base = table.filter(run="base")["score"].item()
+    trained = table.filter(pl.col("run").str.starts_with("st_math-n40"))["score"].item()
+    assert trained > base, table
+
+
 def test_a_rerun_without_changes_schedules_nothing(study):
     workdir, raw, _ = study
     assert planned_jobs(workdir, raw) == []
@@ -85,22 +111,59 @@ def set_mode(config):
     config["mixtures"]["families"]["script_latin"]["mode"] = "disjoint"
 
 
-AGGREGATES = ["all", "mixture_summary"]
-MATH_MIXTURES = ["mixture[family=mt, n=0, seed=0]", "mixture[family=mt, n=10, seed=0]",
-                 "mixture[family=script_latin, n=20, seed=0]", "mixture[family=st_math, n=0, seed=0]",
-                 "mixture[family=st_math, n=10, seed=0]", "mixture[family=st_math, n=40, seed=0]"]
+TASKS = ["instruction_following", "math", "summarization"]
+MODEL = "tiny_1m"
+
+
+def evaluation(run: str) -> list[str]:
+    """The jobs that evaluate one run (a mixture/seed or base)."""
+    return [f"generate[model={MODEL}, run={run}]"] + [f"score[model={MODEL}, run={run}, task={task}]" for task in TASKS]
+
+
+def chain(family: str, n: int, seed: int = 0) -> list[str]:
+    """Every job of one training run, from its mixture to its scores."""
+    return [f"mixture[family={family}, n={n}, seed={seed}]",
+            f"train[model={MODEL}, family={family}, n={n}, seed={seed}]", *evaluation(f"{family}-n{n}/seed{seed}")]
+
+
+MIXTURES = [("st_math", 0), ("st_math", 10), ("st_math", 40), ("st_summarization", 0), ("st_summarization", 20),
+            ("mt", 0), ("mt", 10), ("script_latin", 20)]
+RUNS = ["base"] + [f"{family}-n{n}/seed0" for family, n in MIXTURES]
+AGGREGATES = ["all", "mixture_summary", "score_table"]
+
+
+def set_generation_length(config):
+    config["generation"]["max_new_tokens"] = 40
+
+
 EDITS = [
-    ("one n of one family", set_n, ["mixture[family=st_math, n=20, seed=0]", *AGGREGATES]),
+    ("one n of one family", set_n, [*chain("st_math", 20), *AGGREGATES]),
     ("English count of one family", set_english,
-     ["mixture[family=st_summarization, n=0, seed=0]", "mixture[family=st_summarization, n=20, seed=0]", *AGGREGATES]),
-    ("add a seed", add_seed, [f"mixture[family={m.rsplit('-n', 1)[0]}, n={m.rsplit('-n', 1)[1]}, seed=1]"
-                              for m in ["st_math-n0", "st_math-n10", "st_math-n40", "st_summarization-n0",
-                                        "st_summarization-n20", "mt-n0", "mt-n10", "script_latin-n20"]] + AGGREGATES),
-    ("one task's pool size", set_math_items, ["synthetic_dataset[task=math]", *MATH_MIXTURES, *AGGREGATES]),
-    ("mixing mode of one family", set_mode, ["mixture[family=script_latin, n=20, seed=0]", *AGGREGATES]),
-    ("an evaluation-only language", drop_unseen_language, []),
-    ("a model's learning rate", set_learning_rate, []),
+     [*chain("st_summarization", 0), *chain("st_summarization", 20), *AGGREGATES]),
+    ("add a seed", add_seed, [job for family, n in MIXTURES for job in chain(family, n, seed=1)] + AGGREGATES),
+    ("mixing mode of one family", set_mode, [*chain("script_latin", 20), *AGGREGATES]),
+    ("a model's learning rate", set_learning_rate,
+     [job for family, n in MIXTURES for job in chain(family, n)[1:]] + ["all", "score_table"]),
+    ("a generation setting", set_generation_length,
+     [job for run in RUNS for job in evaluation(run)] + ["all", "score_table"]),
+    ("an evaluation-only language", drop_unseen_language,
+     [f"eval_prompts[task={task}]" for task in TASKS] + [job for run in RUNS for job in evaluation(run)]
+     + ["all", "score_table"]),
 ]
+
+
+def test_a_task_pool_edit_regenerates_that_task_only(study):
+    """A math pool change regenerates math's data and mixtures, and the base models (their pretraining text
+    changed), never another task's data or mixtures."""
+    workdir, raw, _ = study
+    try:
+        jobs = planned_jobs(workdir, edited(raw, set_math_items))
+    finally:
+        (workdir / "config.yaml").write_text(__import__("yaml").safe_dump(raw, sort_keys=False))
+    assert [job for job in jobs if job.startswith("synthetic_dataset")] == ["synthetic_dataset[task=math]"]
+    mixtures = sorted(job for job in jobs if job.startswith("mixture["))
+    assert mixtures == sorted(f"mixture[family={f}, n={n}, seed=0]" for f, n in MIXTURES if f != "st_summarization")
+    assert "tokenizer" in jobs and f"base_model[model={MODEL}]" in jobs
 
 
 @pytest.mark.parametrize("what, change, expected", EDITS, ids=[edit[0] for edit in EDITS])

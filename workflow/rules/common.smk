@@ -15,7 +15,15 @@ os.environ.update(
 from snakemake.exceptions import WorkflowError
 
 from xlt import paths
-from xlt.config import ConfigError, mixture_names, mixture_spec, validate_config
+from xlt.config import (
+    ConfigError,
+    eval_languages,
+    mixture_names,
+    mixture_spec,
+    model_training,
+    runs,
+    validate_config,
+)
 from xlt.io import canonical_json
 
 try:
@@ -30,8 +38,10 @@ except ConfigError as error:
 wildcard_constraints:
     task="|".join(STUDY["tasks"]),
     family="|".join(STUDY["mixtures"]["families"]),
+    model="|".join(STUDY["models"]),
     n=r"\d+",
     seed=r"\d+",
+    run=rf"{paths.BASE_RUN}|({'|'.join(STUDY['mixtures']['families'])})-n\d+/seed\d+",
 
 
 def get_synthetic_spec(wildcards):
@@ -63,5 +73,97 @@ def mixture_manifests():
     ]
 
 
+def get_training_datasets():
+    """The training splits of every task: the embedded tokenizer and base models read their prompts."""
+    return [paths.dataset_file(task, "train") for task in STUDY["tasks"]]
+
+
+def get_base_model_spec(wildcards):
+    model = STUDY["models"][wildcards.model]
+    return canonical_json(
+        {"architecture": model["architecture"], "pretrain": model["pretrain"]}
+    )
+
+
+def base_model_path(model):
+    """Where a model's base weights are: built here (embedded), a directory (local) or a hub id."""
+    spec = STUDY["models"][model]
+    return paths.base_model_dir(model) if spec["source"] == "embedded" else spec["path"]
+
+
+def get_base_model(wildcards):
+    """The base model as a Snakemake input: built or local directories; nothing for a hub id."""
+    spec = STUDY["models"][wildcards.model]
+    return [] if spec["source"] == "hub" else [base_model_path(wildcards.model)]
+
+
+def get_train_spec(wildcards):
+    """The model entry, its base path and its resolved training settings (nothing of other models)."""
+    model = {
+        key: value
+        for key, value in STUDY["models"][wildcards.model].items()
+        if key not in ("training", "pretrain", "architecture")
+    }
+    return canonical_json(
+        {
+            "model": model,
+            "base": base_model_path(wildcards.model),
+            "training": model_training(STUDY, wildcards.model),
+        }
+    )
+
+
+def get_eval_prompts_spec(wildcards):
+    kind = STUDY["tasks"][wildcards.task]["kind"]
+    generation = STUDY["generation"]
+    return canonical_json(
+        {
+            "languages": eval_languages(STUDY),
+            "items_per_language": generation["test_items_per_language"],
+            "shots": generation["math_shots"] if kind == "math" else 0,
+        }
+    )
+
+
+def get_generation_model(wildcards):
+    if wildcards.run == paths.BASE_RUN:
+        return get_base_model(wildcards) or []
+    return paths.run_file(wildcards.model, wildcards.run, "model")
+
+
+def get_generation_settings(wildcards):
+    """Decoding settings (without the evaluation-set ones, which reach jobs through the prompts file)."""
+    generation = STUDY["generation"]
+    keep = ("backend", "seed", "max_new_tokens", "temperature", "top_p", "batch_size")
+    return canonical_json({key: generation[key] for key in keep})
+
+
+def get_score_spec(wildcards):
+    return canonical_json(
+        {
+            "metrics": STUDY["tasks"][wildcards.task]["metrics"],
+            "languages": eval_languages(STUDY),
+        }
+    )
+
+
+def study_runs():
+    """Every evaluated run name per model: the untrained base, then every mixture x seed."""
+    names = [(model, paths.BASE_RUN) for model in STUDY["models"]]
+    names += [
+        (run["model"], paths.run_name(run["mixture"], run["seed"]))
+        for run in runs(STUDY)
+    ]
+    return names
+
+
+def all_scores():
+    return [
+        paths.scores(model, run, task)
+        for model, run in study_runs()
+        for task in STUDY["tasks"]
+    ]
+
+
 def study_targets():
-    return [paths.mixture_summary(), *mixture_manifests()]
+    return [paths.mixture_summary(), *mixture_manifests(), paths.score_table()]

@@ -10,6 +10,10 @@ COMMANDS = {
     "validate": ("xlt.validate", "validate a study config and print it with defaults filled in"),
     "data": ("xlt.data", "write a task's normalised datasets"),
     "mixtures": ("xlt.mixtures", "build training mixtures"),
+    "base-model": ("xlt.base_model", "train the tokenizer and build the embedded base models"),
+    "train": ("xlt.train", "fine-tune a base model on a mixture"),
+    "generate": ("xlt.generate", "build evaluation prompts; generate answers"),
+    "score": ("xlt.score", "score generations; tabulate scores"),
 }
 
 

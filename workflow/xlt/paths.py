@@ -37,3 +37,47 @@ def mixture_summary() -> str:
 
 def log_file(stage: str, *parts: str | int) -> str:
     return "/".join([LOGS, stage, *map(str, parts)]) + ".log"
+
+
+MODELS = "resources/models"
+RUNS = "results/runs"
+BASE_RUN = "base"  # the run name of an untrained base model's evaluation
+
+
+def tokenizer_dir() -> str:
+    return "resources/tokenizer"
+
+
+def base_model_dir(model: str) -> str:
+    return f"{MODELS}/{model}"
+
+
+def eval_prompts(task: str) -> str:
+    return f"results/eval/{task}/prompts.parquet"
+
+
+def run_name(mixture: str, seed: int | str) -> str:
+    """A training run's name under its model: ``{mixture}/seed{seed}``."""
+    return f"{mixture}/seed{seed}"
+
+
+def run_dir(model: str, run: str) -> str:
+    """``run``: a ``run_name`` or ``BASE_RUN``."""
+    return f"{RUNS}/{model}/{run}"
+
+
+def run_file(model: str, run: str, name: str) -> str:
+    """``name``: model (directory), training.json, training_log.parquet."""
+    return f"{run_dir(model, run)}/{name}"
+
+
+def generations(model: str, run: str, task: str) -> str:
+    return f"{run_dir(model, run)}/generations/{task}.parquet"
+
+
+def scores(model: str, run: str, task: str) -> str:
+    return f"{run_dir(model, run)}/scores/{task}.parquet"
+
+
+def score_table() -> str:
+    return "results/scores.parquet"

@@ -1,0 +1,75 @@
+"""Evaluation prompts and the two generation backends."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import polars as pl
+import pytest
+
+from conftest import ROOT
+from xlt.generate import evaluation_prompts
+from xlt.schema import read_examples
+
+LANGUAGES = ["en", "es", "fr", "ja", "zh", "ar", "ko", "pt"]
+
+
+@pytest.fixture(scope="module")
+def math_splits(datasets_dir):
+    return read_examples(datasets_dir / "math" / "test.parquet"), read_examples(datasets_dir / "math" / "train.parquet")
+
+
+def test_every_language_is_asked_the_same_items(math_splits):
+    test, train = math_splits
+    prompts = evaluation_prompts(test, train, LANGUAGES, 12, shots=0)
+    assert prompts.group_by("lang").len()["len"].to_list() == [12] * 8
+    per_item = prompts.group_by("source_id").agg(pl.col("lang").n_unique())
+    assert len(per_item) == 12 and set(per_item["lang"]) == {8}
+    assert prompts.equals(evaluation_prompts(test, train, LANGUAGES, 12, shots=0))  # one set for every run
+    assert all(len(turns) == 1 and turns[0]["role"] == "user" for turns in prompts["prompt"])  # answer removed
+
+
+def test_math_prompts_carry_k_exemplars_in_the_target_language(math_splits):
+    test, train = math_splits
+    prompts = evaluation_prompts(test, train, LANGUAGES, 4, shots=3)
+    train_answers = {(row["lang"], row["messages"][1]["content"]) for row in train.iter_rows(named=True)}
+    for row in prompts.iter_rows(named=True):
+        turns = row["prompt"]
+        assert [turn["role"] for turn in turns] == ["user", "assistant"] * 3 + ["user"]
+        for answer in turns[1:6:2]:
+            assert (row["lang"], answer["content"]) in train_answers
+
+
+def test_too_few_test_items_is_a_clear_error(math_splits):
+    test, train = math_splits
+    with pytest.raises(ValueError, match=r"task math: 31 test items per language asked \(generation.test_items_per_language\), only 30"):
+        evaluation_prompts(test, train, LANGUAGES, 31, shots=0)
+
+
+def generate_with(backend, model_dir, prompts_path, out_path):
+    settings = {"backend": backend, "seed": 0, "max_new_tokens": 24, "temperature": 0.0, "top_p": 1.0, "batch_size": 16}
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "workflow"), "XLT_CACHE": str(out_path.parent / "cache")}
+    result = subprocess.run([sys.executable, "-m", "xlt.cli", "generate", "run", "--model-dir", str(model_dir),
+                             "--settings", json.dumps(settings), "--prompts", str(prompts_path), "--out", str(out_path)],
+                            env=env, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return pl.read_parquet(out_path)
+
+
+def test_vllm_and_transformers_greedy_outputs_agree(tiny_base_model, math_splits, tmp_path):
+    test, train = math_splits
+    prompts_path = tmp_path / "prompts.parquet"
+    evaluation_prompts(test, train, LANGUAGES, 3, shots=1).write_parquet(prompts_path)
+    hf = generate_with("hf", tiny_base_model, prompts_path, tmp_path / "hf.parquet")
+    vllm = generate_with("vllm", tiny_base_model, prompts_path, tmp_path / "vllm.parquet")
+    assert len(hf) == len(vllm) == 24
+    assert set(hf["backend"]) == {"hf"} and set(vllm["backend"]) == {"vllm"}
+    assert hf["id"].to_list() == vllm["id"].to_list()
+    assert (hf["completion_tokens"] > 0).all() and (hf["prompt_tokens"] > 0).all()
+    assert hf["prompt_tokens"].to_list() == vllm["prompt_tokens"].to_list()
+    assert hf["completion_tokens"].to_list() == vllm["completion_tokens"].to_list()
+    assert hf["generation"].to_list() == vllm["generation"].to_list()
+    assert (tmp_path / "vllm.provenance.json").exists()

@@ -1,0 +1,119 @@
+"""Training: assistant-only loss, checkpoints with learning rates, best checkpoint, resume, LoRA, load errors."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from conftest import ROOT, TRAINING
+from xlt.train import ModelLoadError, load_base_model, train_run
+
+EMBEDDED = {"source": "embedded", "train_mode": "full"}
+
+
+@pytest.fixture(scope="module")
+def trained(tiny_base_model, tiny_mixture, tmp_path_factory):
+    run_dir = tmp_path_factory.mktemp("run")
+    summary = train_run("tiny", EMBEDDED, str(tiny_base_model), TRAINING, tiny_mixture, run_dir, seed=0)
+    return run_dir, summary
+
+
+def test_the_loss_covers_the_assistant_reply_only(tiny_base_model):
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_base_model)
+    messages = [{"role": "user", "content": "¿Cuánto es 2 + 3?"}, {"role": "assistant", "content": "La respuesta es 5."}]
+    encoded = tokenizer.apply_chat_template(messages, tokenize=True, return_dict=True, return_assistant_tokens_mask=True)
+    trained_on = [token for token, mask in zip(encoded["input_ids"], encoded["assistant_masks"]) if mask]
+    # the reply and the end-of-turn token (so the model learns to stop), nothing of the prompt
+    assert tokenizer.decode(trained_on) == "La respuesta es 5.<|im_end|>"
+
+
+def steps_per_epoch(mixture_dir: Path) -> int:
+    return math.ceil(pl.read_parquet(mixture_dir / "train.parquet").height / TRAINING["batch_size"])
+
+
+def test_training_keeps_every_checkpoint_with_its_learning_rate_and_picks_the_best(trained, tiny_mixture):
+    run_dir, summary = trained
+    checkpoints = summary["checkpoints"]
+    steps = steps_per_epoch(tiny_mixture)
+    assert summary["steps"] == steps == 7  # 100 examples (60 en + 4 x 10), batch 16, one epoch
+    assert [c["step"] for c in checkpoints] == [2, 4, 6, 7]  # every save_steps, and the last step
+    assert all(c["learning_rate"] == TRAINING["learning_rate"] for c in checkpoints)
+    best = min(checkpoints, key=lambda c: c["eval_loss"])
+    assert summary["best_checkpoint"] == best["path"] and summary["best_eval_loss"] == pytest.approx(best["eval_loss"])
+    log = pl.read_parquet(run_dir / "training_log.parquet")
+    assert log["loss"].drop_nulls().len() > 0 and log["eval_loss"].drop_nulls().len() == 4
+    assert summary["tokens_per_s"] > 0
+    provenance = json.loads((run_dir / "model" / "provenance.json").read_text())
+    assert provenance["stage"] == "train" and provenance["params"]["training"] == TRAINING
+
+
+def test_the_saved_model_is_the_best_checkpoint(trained):
+    from safetensors.torch import load_file
+
+    run_dir, summary = trained
+    saved = load_file(run_dir / "model" / "model.safetensors")
+    best = load_file(Path(summary["best_checkpoint"]) / "model.safetensors")
+    assert saved.keys() == best.keys()
+    assert all((saved[name] == best[name]).all() for name in saved)
+
+
+def test_a_killed_training_job_resumes_from_its_last_checkpoint(tiny_base_model, tiny_mixture, tmp_path):
+    settings = {**TRAINING, "epochs": 3, "save_steps": 3}
+    spec = json.dumps({"model": EMBEDDED, "base": str(tiny_base_model), "training": settings})
+    command = [sys.executable, "-m", "xlt.cli", "train", "--model", "tiny", "--spec", spec,
+               "--mixture-dir", str(tiny_mixture), "--run-dir", str(tmp_path), "--seed", "0"]
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "workflow")}
+    job = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    checkpoints = tmp_path / "checkpoints"
+    deadline = time.time() + 240
+    while time.time() < deadline and not (checkpoints / "checkpoint-6" / "trainer_state.json").exists():
+        assert job.poll() is None, "training ended before it could be interrupted"
+        time.sleep(0.2)
+    job.send_signal(signal.SIGKILL)
+    job.wait()
+    assert not (tmp_path / "model").exists()  # nothing that looks finished
+    done = sorted(int(p.name.split("-")[1]) for p in checkpoints.glob("checkpoint-*")
+                  if (p / "trainer_state.json").exists())
+    total = 3 * steps_per_epoch(tiny_mixture)
+    assert done and done[-1] < total
+    rerun = subprocess.run(command, env=env, capture_output=True, text=True)
+    assert rerun.returncode == 0, rerun.stderr[-2000:]
+    summary = json.loads((tmp_path / "training.json").read_text())
+    assert summary["resumed_from"] == str(checkpoints / f"checkpoint-{done[-1]}")
+    assert summary["steps"] == total  # the interrupted run's full length
+
+
+def test_lora_training_saves_a_merged_model(tiny_base_model, tiny_mixture, tmp_path):
+    from transformers import AutoModelForCausalLM
+
+    spec = {"source": "embedded", "train_mode": "lora",
+            "lora": {"r": 4, "alpha": 8, "dropout": 0.0, "target_modules": ["q_proj", "v_proj"]}}
+    summary = train_run("tiny", spec, str(tiny_base_model), {**TRAINING, "max_steps": 4, "save_steps": 2},
+                        tiny_mixture, tmp_path, seed=0)
+    assert summary["steps"] == 4
+    merged = AutoModelForCausalLM.from_pretrained(tmp_path / "model")
+    base = AutoModelForCausalLM.from_pretrained(tiny_base_model)
+    assert not any("lora" in name for name, _ in merged.named_parameters())
+    changed = [name for name, p in merged.named_parameters() if not (p == dict(base.named_parameters())[name]).all()]
+    assert changed and all("q_proj" in name or "v_proj" in name for name in changed)
+
+
+def test_a_missing_model_names_its_config_key(tmp_path):
+    import torch
+
+    with pytest.raises(ModelLoadError, match=r"models.llama.path: '.*nowhere' is not a directory"):
+        load_base_model("llama", {"source": "local", "path": str(tmp_path / "nowhere")}, str(tmp_path / "nowhere"),
+                        torch.float32)
+    with pytest.raises(ModelLoadError, match=r"models.llama.path: cannot load 'org/not-here' \(the hub is unreachable"):
+        load_base_model("llama", {"source": "hub", "path": "org/not-here"}, "org/not-here", torch.float32)

@@ -1,0 +1,42 @@
+# base models: the embedded study's tokenizer and tiny pretrained models (hub and local models need no rule).
+
+
+rule tokenizer:
+    input:
+        get_training_datasets(),
+    output:
+        directory(paths.tokenizer_dir()),
+    log:
+        paths.log_file("models", "tokenizer"),
+    conda:
+        "../../envs/train.yaml"
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=15,
+    params:
+        vocab_size=STUDY["tokenizer"]["vocab_size"],
+    shell:
+        "python -m xlt.cli base-model tokenizer --vocab-size {params.vocab_size} --out-dir {output} "
+        "{input} > {log} 2>&1"
+
+
+rule base_model:
+    input:
+        tokenizer=paths.tokenizer_dir(),
+        datasets=get_training_datasets(),
+    output:
+        directory(paths.base_model_dir("{model}")),
+    log:
+        paths.log_file("models", "{model}"),
+    conda:
+        "../../envs/train.yaml"
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=60,
+    params:
+        spec=get_base_model_spec,
+    shell:
+        "python -m xlt.cli base-model build --model {wildcards.model} --spec {params.spec:q} "
+        "--tokenizer {input.tokenizer} --out-dir {output} {input.datasets} > {log} 2>&1"
