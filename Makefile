@@ -11,7 +11,7 @@ venv:
 	@VENV=$(VENV) bash scripts/install.sh
 
 study: venv
-	snakemake --cores $(CORES)
+	snakemake --cores $(CORES) --rerun-incomplete
 
 dry-run: venv
 	snakemake -n --cores $(CORES)
@@ -23,4 +23,4 @@ lint: venv
 	snakemake --lint
 
 bench: venv
-	python bench/mixtures.py
+	python bench/mixtures.py && python bench/generate.py && python bench/train.py

@@ -70,7 +70,8 @@ def tiny_mixture(tmp_path_factory, datasets_dir, small_config):
     from xlt.mixtures import write_mixture
 
     out = tmp_path_factory.mktemp("mixture")
-    write_mixture(mixture_spec(small_config, "st_math", 10), 0, out, datasets_dir)
+    spec = {**mixture_spec(small_config, "st_math", 10), "english": 60}  # 60 en + 4 x 10: 100 examples
+    write_mixture(spec, 0, out, datasets_dir)
     return out
 
 

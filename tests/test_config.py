@@ -62,6 +62,8 @@ BAD_CONFIGS = [
      "models.tiny_1m.training.lr: unknown key"),
     ("seen and unseen overlap", "languages.unseen", ["ar", "es"], "languages.unseen[1]: 'es' is also in languages.seen"),
     ("missing n grid", "mixtures.families.st_math.n", DELETE, "mixtures.families.st_math: 'n' is a required property"),
+    ("unknown family for a model", "models.tiny_1m.families", ["st_math", "st_code"],
+     "models.tiny_1m.families[1]: 'st_code' is not a mixture family"),
     ("zero items in a split", "tasks.summarization.data.items.test", 0,
      "tasks.summarization.data.items.test: 0 is less than the minimum of 1"),
 ]
@@ -97,8 +99,8 @@ def test_defaults_are_filled_in(raw):
     assert config["mixtures"]["families"]["st_math"]["mode"] == "parallel"
     assert config["mixtures"]["families"]["st_math"]["languages"] == ["es", "fr", "ja", "zh"]  # languages.seen
     assert config["generation"]["backend"] == "vllm"
-    assert config["tokenizer"]["vocab_size"] == 2048 and config["models"]["tiny_1m"]["pretrain"]["seed"] == 0
-    assert config["training"]["learning_rate"] == 1e-3  # set in the file
+    assert config["tokenizer"]["vocab_size"] == 1024 and config["models"]["tiny_1m"]["pretrain"]["seed"] == 0  # default seed
+    assert config["training"]["learning_rate"] == 3e-3  # set in the file
     del raw["training"]
     paper = validate_config(raw)["training"]  # the paper's settings are the defaults
     assert (paper["batch_size"], paper["learning_rate"], paper["lr_scheduler"], paper["save_steps"]) == (
@@ -130,11 +132,20 @@ def test_model_training_inherits_top_level_settings(raw):
 
 def test_grid_expansion(small_config):
     expanded = runs(small_config)
-    assert len(expanded) == 1 * (3 + 2 + 2 + 1) * 1
-    assert {run["mixture"] for run in expanded} >= {"st_math-n0", "st_math-n40", "mt-n10", "script_latin-n20"}
+    assert len(expanded) == 1 * (2 + 1 + 1 + 1) * 1
+    assert {run["mixture"] for run in expanded} == {"st_math-n0", "st_math-n40", "st_summarization-n20", "mt-n10",
+                                                     "script_latin-n20"}
     spec = mixture_spec(small_config, "st_math", 40)
     assert "n" in spec and spec["n"] == 40 and "languages" in spec
     assert spec == mixture_spec(small_config, "st_math", 40)  # deterministic params
+
+
+def test_a_model_can_be_limited_to_some_families(raw):
+    raw["models"]["big"] = {"source": "hub", "path": "org/model", "params_m": 8000, "families": ["st_math"]}
+    config = validate_config(raw)
+    assert sorted(run["mixture"] for run in runs(config) if run["model"] == "big") == [
+        "st_math-n0", "st_math-n40"]
+    assert len([run for run in runs(config) if run["model"] == "tiny_1m"]) == 5
 
 
 def test_embedded_config_is_valid():
@@ -147,7 +158,7 @@ def test_xlt_grid_and_validate_commands(capsys, tmp_path):
 
     assert main(["grid", "--config", str(SMALL_CONFIG)]) == 0
     out = capsys.readouterr().out
-    assert "8 training runs = 1 models x 8 mixtures x 1 seeds" in out
+    assert "5 training runs over 1 models (tiny_1m 5), 5 mixtures, 1 seeds" in out
     assert "st_math-n40" in out
     bad = tmp_path / "bad.yaml"
     bad.write_text(SMALL_CONFIG.read_text().replace("seeds: [0]", "seeds: [-1]"))

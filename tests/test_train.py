@@ -72,7 +72,7 @@ def test_a_killed_training_job_resumes_from_its_last_checkpoint(tiny_base_model,
     settings = {**TRAINING, "epochs": 3, "save_steps": 3}
     spec = json.dumps({"model": EMBEDDED, "base": str(tiny_base_model), "training": settings})
     command = [sys.executable, "-m", "xlt.cli", "train", "--model", "tiny", "--spec", spec,
-               "--mixture-dir", str(tiny_mixture), "--run-dir", str(tmp_path), "--seed", "0"]
+               "--train", str(tiny_mixture / "train.parquet"), "--model-out", str(tmp_path / "model"), "--seed", "0"]
     env = {**os.environ, "PYTHONPATH": str(ROOT / "workflow")}
     job = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     checkpoints = tmp_path / "checkpoints"

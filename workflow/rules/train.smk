@@ -23,9 +23,6 @@ rule train:
         runtime=120,
     params:
         spec=get_train_spec,
-        mixture_dir=paths.mixture_dir("{family}-n{n}", "{seed}"),
-        run_dir=paths.run_dir("{model}", "{family}-n{n}/seed{seed}"),
     shell:
-        "python -m xlt.cli train --model {wildcards.model} --spec {params.spec:q} "
-        "--mixture-dir {params.mixture_dir} --run-dir {params.run_dir} --seed {wildcards.seed} "
-        "--threads {threads} > {log} 2>&1"
+        "python -m xlt.cli train --model {wildcards.model} --spec {params.spec:q} --train {input.train} "
+        "--model-out {output.model} --seed {wildcards.seed} --threads {threads} > {log} 2>&1"

@@ -198,6 +198,10 @@ def _semantic_problems(config: dict[str, Any]) -> list[str]:
         if model["source"] == "embedded" and "architecture" in model:
             problems.extend(_architecture_problems(model["architecture"], f"{where}.architecture",
                                                    config["generation"]["backend"]))
+        for i, family in enumerate(model.get("families", [])):
+            if family not in config["mixtures"]["families"]:
+                problems.append(f"{where}.families[{i}]: {family!r} is not a mixture family (mixtures.families: "
+                                f"{', '.join(config['mixtures']['families'])})")
         if model.get("train_mode") == "full" and "lora" in model:
             problems.append(f"{where}.lora: set train_mode: lora to use LoRA settings")
     return problems
@@ -257,11 +261,12 @@ def mixture_spec(config: dict[str, Any], family: str, n: int) -> dict[str, Any]:
 
 
 def runs(config: dict[str, Any]) -> list[dict[str, Any]]:
-    """One entry per training run: model x mixture x seed."""
+    """One entry per training run: model x mixture x seed, for the families each model trains on."""
     return [
         {"model": model, "family": family, "n": n, "mixture": mixture_name(family, n), "seed": seed}
-        for model in config["models"]
+        for model, model_spec in config["models"].items()
         for family, spec in config["mixtures"]["families"].items()
+        if family in model_spec.get("families", config["mixtures"]["families"])
         for n in spec["n"]
         for seed in config["seeds"]
     ]

@@ -41,8 +41,9 @@ def main(argv: list[str] | None = None) -> int:
         print(table)
     tasks = ", ".join(f"{name} ({spec['kind']}: {', '.join(spec['metrics'])})"
                       for name, spec in config["tasks"].items())
-    print(f"{len(table)} training runs = {len(config['models'])} models x "
-          f"{table['mixture'].n_unique()} mixtures x {len(config['seeds'])} seeds")
+    per_model = ", ".join(f"{model} {count}" for model, count in table.group_by("model", maintain_order=True).len().rows())
+    print(f"{len(table)} training runs over {len(config['models'])} models ({per_model}), "
+          f"{table['mixture'].n_unique()} mixtures, {len(config['seeds'])} seeds")
     print(f"evaluation: {len(config['tasks'])} tasks x {len(eval_languages(config))} languages "
           f"({', '.join(eval_languages(config))}); tasks: {tasks}")
     return 0

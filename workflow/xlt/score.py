@@ -18,6 +18,7 @@ import polars as pl
 
 from xlt import metrics
 from xlt.io import write_parquet
+from xlt.paths import BASE_RUN
 from xlt.provenance import write_provenance
 
 SCORE_SCHEMA = {"id": pl.String, "source_id": pl.String, "task": pl.String, "lang": pl.String,
@@ -54,14 +55,13 @@ def score_table(score_files: list[str | Path]) -> pl.DataFrame:
     """Mean score per model x run x task x language x metric, from ``results/runs/{model}/{run}/scores/{task}``."""
     frames = []
     for path in map(Path, score_files):
-        parts = path.parts
-        at = len(parts) - parts[::-1].index("scores") - 1
-        model_index = parts.index("runs") + 1
-        run = "/".join(parts[model_index + 1:at])
+        # Read from the right: {model}/base/scores/{task} or {model}/{mixture}/seed{seed}/scores/{task}.
+        base = path.parts[-3] == BASE_RUN
+        run = BASE_RUN if base else "/".join(path.parts[-4:-2])
+        model = path.parts[-4] if base else path.parts[-5]
         scores = pl.read_parquet(path)
         frames.append(scores.group_by("task", "lang", "metric").agg(
-            pl.col("score").mean(), pl.len().alias("examples")).with_columns(
-            model=pl.lit(parts[model_index]), run=pl.lit(run)))
+            pl.col("score").mean(), pl.len().alias("examples")).with_columns(model=pl.lit(model), run=pl.lit(run)))
     table = pl.concat(frames)
     mixture = pl.col("run").str.extract(r"^(.+)/seed\d+$")
     return table.with_columns(

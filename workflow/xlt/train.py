@@ -113,7 +113,9 @@ def checkpoint_table(checkpoints_dir: Path, log: pl.DataFrame) -> list[dict[str,
 
 def train_run(model_key: str, model_spec: dict[str, Any], base_path: str, settings: dict[str, Any],
               mixture_dir: str | Path, run_dir: str | Path, seed: int, world_size: int = 1) -> dict[str, Any]:
-    """Fine-tune ``base_path`` on the mixture in ``mixture_dir``; write ``run_dir/model`` and logs."""
+    """Fine-tune ``base_path`` on the mixture in ``mixture_dir`` (train.parquet, validation.parquet); write
+    ``run_dir/model``, ``run_dir/training.json`` and ``run_dir/training_log.parquet``; checkpoints go to
+    ``run_dir/checkpoints``."""
     import torch
     from transformers.trainer_utils import get_last_checkpoint
     from trl import SFTConfig, SFTTrainer
@@ -211,8 +213,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="xlt train", description=__doc__.splitlines()[0])
     parser.add_argument("--model", required=True, help="the key under models:")
     parser.add_argument("--spec", required=True, help="JSON: {model: <models entry>, base: path, training: {...}}")
-    parser.add_argument("--mixture-dir", required=True)
-    parser.add_argument("--run-dir", required=True)
+    parser.add_argument("--train", required=True, help="the mixture's train.parquet (validation.parquet beside it)")
+    parser.add_argument("--model-out", required=True, help="the run's model directory; logs and checkpoints go beside it")
     parser.add_argument("--seed", type=int, required=True)
     parser.add_argument("--threads", type=int, default=int(os.environ.get("XLT_TORCH_THREADS", "1")))
     args = parser.parse_args(argv)
@@ -221,9 +223,10 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(args.threads)
     spec = json.loads(args.spec)
     world_size = int(os.environ.get("WORLD_SIZE", "1"))
-    summary = train_run(args.model, spec["model"], spec["base"], spec["training"], args.mixture_dir,
-                        args.run_dir, args.seed, world_size)
-    print(f"{args.model} on {args.mixture_dir}: {summary['steps']} steps, best eval loss "
+    mixture_dir, run_dir = Path(args.train).parent, Path(args.model_out).parent
+    summary = train_run(args.model, spec["model"], spec["base"], spec["training"], mixture_dir, run_dir, args.seed,
+                        world_size)
+    print(f"{args.model} on {mixture_dir}: {summary['steps']} steps, best eval loss "
           f"{summary['best_eval_loss']:.4f} at {summary['best_checkpoint']}"
           + (f", {summary['tokens_per_s']:.0f} tokens/s" if summary["tokens_per_s"] else ""))
     return 0 if math.isfinite(summary["best_eval_loss"]) else 1
