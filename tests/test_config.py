@@ -172,3 +172,12 @@ def test_embedded_models_need_head_sizes_vllm_cpu_supports(raw):
         validate_config(raw)
     raw["generation"] = {"backend": "hf"}  # transformers runs any head size
     validate_config(raw)
+
+
+def test_generation_gpus_follow_model_size(raw):
+    from xlt.config import generation_gpus
+
+    raw["models"]["llama_8b"] = {"source": "hub", "path": "meta-llama/Llama-3.1-8B", "params_m": 8000}
+    raw["models"]["aya_35b"] = {"source": "hub", "path": "org/aya-35b", "params_m": 35000}
+    config = validate_config(raw)
+    assert [generation_gpus(config, m) for m in ("tiny_1m", "llama_8b", "aya_35b")] == [0, 1, 2]

@@ -117,3 +117,17 @@ def test_a_missing_model_names_its_config_key(tmp_path):
                         torch.float32)
     with pytest.raises(ModelLoadError, match=r"models.llama.path: cannot load 'org/not-here' \(the hub is unreachable"):
         load_base_model("llama", {"source": "hub", "path": "org/not-here"}, "org/not-here", torch.float32)
+
+
+def test_a_tokenizer_without_chat_template_gets_ours(tiny_base_model):
+    from transformers import AutoTokenizer
+
+    from xlt.tokenizer import ensure_chat_template
+
+    ours = AutoTokenizer.from_pretrained(tiny_base_model)
+    bare = AutoTokenizer.from_pretrained(tiny_base_model)
+    bare.chat_template = None  # like a base checkpoint
+    messages = [{"role": "user", "content": "2 + 2?"}, {"role": "assistant", "content": "4"}]
+    assert ensure_chat_template(bare).apply_chat_template(messages, tokenize=False) == \
+        ours.apply_chat_template(messages, tokenize=False) == \
+        "<|im_start|>user\n2 + 2?<|im_end|>\n<|im_start|>assistant\n4<|im_end|>\n"

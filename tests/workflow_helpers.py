@@ -20,7 +20,9 @@ def snakemake(workdir: Path, *args: str, config: dict | None = None, timeout: in
     """Run Snakemake on this checkout's Snakefile in ``workdir`` with ``workdir/config.yaml``."""
     if config is not None:
         (workdir / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    # PATH without the virtualenv: the Snakefile must make jobs use the interpreter that runs it.
+    path = os.pathsep.join(p for p in os.environ["PATH"].split(os.pathsep) if Path(p) != Path(sys.executable).parent)
+    env = {**os.environ, "PATH": path}
     command = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "-d", str(workdir),
                "--configfile", str(workdir / "config.yaml"), *args]
     return subprocess.run(command, capture_output=True, text=True, env=env, timeout=timeout)

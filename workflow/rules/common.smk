@@ -11,6 +11,11 @@ os.environ.update(
         filter(None, [WORKFLOW_DIR, os.environ.get("PYTHONPATH")])
     )
 )
+# `python` in a job is the interpreter running Snakemake (.venv/bin/snakemake works without an activated venv);
+# a rule's conda environment, when used, activates its own python in front of it.
+os.environ.update(
+    PATH=os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")])
+)
 
 from snakemake.exceptions import WorkflowError
 
@@ -18,6 +23,7 @@ from xlt import paths
 from xlt.config import (
     ConfigError,
     eval_languages,
+    generation_gpus,
     mixture_names,
     mixture_spec,
     model_training,
@@ -33,6 +39,15 @@ try:
     )
 except ConfigError as error:
     raise WorkflowError(str(error)) from None
+
+# A local model that is not there fails now, not when its first training job starts.
+for _model, _spec in STUDY["models"].items():
+    if _spec["source"] == "local" and not os.path.isfile(
+        os.path.join(_spec["path"], "config.json")
+    ):
+        raise WorkflowError(
+            f"models.{_model}.path: {_spec['path']!r} is not a model directory (no config.json there)"
+        )
 
 
 wildcard_constraints:
@@ -136,6 +151,11 @@ def get_generation_settings(wildcards):
     generation = STUDY["generation"]
     keep = ("backend", "seed", "max_new_tokens", "temperature", "top_p", "batch_size")
     return canonical_json({key: generation[key] for key in keep})
+
+
+def get_generation_gpus(wildcards):
+    """GPUs of a generation job (vLLM tensor parallelism): 0 for embedded models, which run on the CPU."""
+    return generation_gpus(STUDY, wildcards.model)
 
 
 def get_score_spec(wildcards):

@@ -36,11 +36,13 @@ rule generate:
     resources:
         mem_mb=8000,
         runtime=60,
+        gpu=get_generation_gpus,
     params:
         settings=get_generation_settings,
     shell:
         "python -m xlt.cli generate run --model-dir {input.model} --settings {params.settings:q} "
-        "--prompts {input.prompts} --out {output} --threads {threads} > {log} 2>&1"
+        "--prompts {input.prompts} --out {output} --tensor-parallel {resources.gpu} "
+        "--threads {threads} > {log} 2>&1"
 
 
 rule score:

@@ -23,6 +23,7 @@ import polars as pl
 from xlt.io import write_parquet
 from xlt.provenance import write_provenance
 from xlt.schema import read_examples
+from xlt.tokenizer import ensure_chat_template
 
 PROMPT_SCHEMA = {"id": pl.String, "source_id": pl.String, "task": pl.String, "lang": pl.String,
                  "prompt": pl.List(pl.Struct({"role": pl.String, "content": pl.String})),
@@ -69,6 +70,8 @@ def evaluation_prompts(test: pl.DataFrame, train: pl.DataFrame, languages: list[
 
 
 def chat_token_ids(tokenizer, prompts: list[list[dict[str, str]]]) -> list[list[int]]:
+    """Token ids of each prompt under the model's chat template (ours if it has none), ready to generate."""
+    ensure_chat_template(tokenizer)
     return [tokenizer.apply_chat_template(prompt, tokenize=True, add_generation_prompt=True, return_dict=True)
             ["input_ids"] for prompt in prompts]
 
@@ -211,6 +214,7 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--settings", required=True, help="JSON: the generation config")
     run.add_argument("--prompts", nargs="+", required=True, help="prompt tables (one per task)")
     run.add_argument("--out", nargs="+", required=True, help="generation tables, one per prompt table")
+    run.add_argument("--tensor-parallel", type=int, default=0, help="GPUs of the job (vLLM tensor parallelism)")
     run.add_argument("--threads", type=int, default=int(os.environ.get("XLT_TORCH_THREADS", "1")))
     args = parser.parse_args(argv)
     started = time.time()
@@ -226,7 +230,7 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     torch.set_num_threads(args.threads)
-    settings = json.loads(args.settings)
+    settings = {**json.loads(args.settings), "tensor_parallel_size": max(1, args.tensor_parallel)}
     if len(args.prompts) != len(args.out):
         raise ValueError(f"{len(args.prompts)} prompt tables but {len(args.out)} outputs")
     tables = generate(args.model_dir, [pl.read_parquet(path) for path in args.prompts], settings)

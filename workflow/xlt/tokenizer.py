@@ -16,17 +16,26 @@ from transformers import PreTrainedTokenizerFast
 PAD, BOS, EOS = "<|pad|>", "<|endoftext|>", "<|im_end|>"
 IM_START = "<|im_start|>"
 SPECIAL_TOKENS = [PAD, BOS, IM_START, EOS]
+# ChatML; a turn ends with the tokenizer's eos token (``<|im_end|>`` for ours), so generation stops there.
 CHAT_TEMPLATE = (
     "{% for message in messages %}"
     "{% if message['role'] == 'assistant' %}"
-    "{{ '<|im_start|>assistant\n' }}{% generation %}{{ message['content'] + '<|im_end|>' }}{% endgeneration %}"
+    "{{ '<|im_start|>assistant\n' }}{% generation %}{{ message['content'] + eos_token }}{% endgeneration %}"
     "{{ '\n' }}"
     "{% else %}"
-    "{{ '<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>\n' }}"
+    "{{ '<|im_start|>' + message['role'] + '\n' + message['content'] + eos_token + '\n' }}"
     "{% endif %}"
     "{% endfor %}"
     "{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}"
 )
+
+
+def ensure_chat_template(tokenizer):
+    """Give a tokenizer without a chat template (base checkpoints such as Llama 3.1 8B ship none) this
+    project's template, so that training and generation format turns the same way; returns the tokenizer."""
+    if not tokenizer.chat_template:
+        tokenizer.chat_template = CHAT_TEMPLATE
+    return tokenizer
 
 
 def train_tokenizer(texts: Iterable[str], vocab_size: int) -> PreTrainedTokenizerFast:

@@ -22,6 +22,7 @@ import polars as pl
 
 from xlt.io import write_json, write_parquet
 from xlt.provenance import write_provenance
+from xlt.tokenizer import ensure_chat_template
 
 
 class ModelLoadError(RuntimeError):
@@ -45,9 +46,9 @@ def load_base_model(model_key: str, model_spec: dict[str, Any], path: str, dtype
         offline = " (the hub is unreachable or HF_HUB_OFFLINE is set: download it first)" \
             if model_spec["source"] == "hub" else ""
         raise ModelLoadError(f"{where}: cannot load {path!r}{offline}: {error}") from error
-    if tokenizer.pad_token is None:  # base checkpoints often ship without one; never pad with a real token's id
+    if tokenizer.pad_token is None:  # base checkpoints often ship without one
         tokenizer.pad_token = tokenizer.eos_token
-    return model, tokenizer
+    return model, ensure_chat_template(tokenizer)
 
 
 def messages_dataset(path: str | Path):
