@@ -25,7 +25,8 @@ ARCHITECTURE = {"hidden_size": 128, "intermediate_size": 512, "num_hidden_layers
 MODES = {
     "padded": {"packing": False, "padding_free": False},
     "packed (BFD, padding-free)": {"packing": True, "packing_strategy": "bfd", "padding_free": True},
-    "padding-free, unpacked": {"packing": False, "padding_free": True},
+    # TRL does not truncate padding-free unpacked batches: no max_length (our examples are shorter anyway)
+    "padding-free, unpacked": {"packing": False, "padding_free": True, "max_length": None},
 }
 
 
@@ -66,9 +67,9 @@ def main() -> int:
         for name, mode in MODES.items():
             model = build_model(ARCHITECTURE, tokenizer, seed=0)
             config = SFTConfig(output_dir=tmp, per_device_train_batch_size=args.batch, max_steps=args.steps,
-                               learning_rate=1e-3, max_length=256, assistant_only_loss=True, save_strategy="no",
+                               learning_rate=1e-3, assistant_only_loss=True, save_strategy="no",
                                report_to=[], use_cpu=True, bf16=False, disable_tqdm=True, logging_steps=args.steps,
-                               dataloader_num_workers=0, seed=0, **mode)
+                               dataloader_num_workers=0, seed=0, **{"max_length": 256, **mode})
             trainer = SFTTrainer(model=model, args=config, train_dataset=dataset, processing_class=tokenizer)
             real, total = batch_tokens(trainer, args.steps)
             started = time.perf_counter()
