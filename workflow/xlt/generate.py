@@ -23,7 +23,6 @@ import polars as pl
 from xlt.io import write_parquet
 from xlt.provenance import write_provenance
 from xlt.schema import read_examples
-from xlt.tokenizer import ensure_chat_template
 
 PROMPT_SCHEMA = {"id": pl.String, "source_id": pl.String, "task": pl.String, "lang": pl.String,
                  "prompt": pl.List(pl.Struct({"role": pl.String, "content": pl.String})),
@@ -71,6 +70,8 @@ def evaluation_prompts(test: pl.DataFrame, train: pl.DataFrame, languages: list[
 
 def chat_token_ids(tokenizer, prompts: list[list[dict[str, str]]]) -> list[list[int]]:
     """Token ids of each prompt under the model's chat template (ours if it has none), ready to generate."""
+    from xlt.tokenizer import ensure_chat_template  # transformers: not in the prompts job's environment
+
     ensure_chat_template(tokenizer)
     return [tokenizer.apply_chat_template(prompt, tokenize=True, add_generation_prompt=True, return_dict=True)
             ["input_ids"] for prompt in prompts]
