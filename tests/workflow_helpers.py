@@ -16,7 +16,7 @@ JOB_HEADER = re.compile(r"^(?:local)?rule (\w+):$")
 WILDCARDS = re.compile(r"^\s+wildcards: (.*)$")
 
 
-def snakemake(workdir: Path, *args: str, config: dict | None = None, timeout: int = 600) -> subprocess.CompletedProcess:
+def snakemake(workdir: Path, *args: str, config: dict | None = None, timeout: int = 1800) -> subprocess.CompletedProcess:
     """Run Snakemake on this checkout's Snakefile in ``workdir`` with ``workdir/config.yaml``."""
     if config is not None:
         (workdir / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
