@@ -131,3 +131,9 @@ def test_a_tokenizer_without_chat_template_gets_ours(tiny_base_model):
     assert ensure_chat_template(bare).apply_chat_template(messages, tokenize=False) == \
         ours.apply_chat_template(messages, tokenize=False) == \
         "<|im_start|>user\n2 + 2?<|im_end|>\n<|im_start|>assistant\n4<|im_end|>\n"
+
+
+def test_the_base_model_directory_holds_only_the_model(tiny_base_model):
+    assert sorted(p.name for p in tiny_base_model.iterdir() if p.is_dir()) == []
+    assert {"config.json", "model.safetensors", "tokenizer.json", "pretraining.json", "provenance.json"} <= {
+        p.name for p in tiny_base_model.iterdir()}

@@ -12,7 +12,9 @@ import argparse
 import json
 import math
 import os
+import shutil
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -64,7 +66,7 @@ def build_model(architecture: dict[str, int], tokenizer, seed: int):
     return LlamaForCausalLM(config)
 
 
-def pretrain(model, tokenizer, texts: list[str], settings: dict[str, Any], out_dir: Path) -> list[dict]:
+def pretrain(model, tokenizer, texts: list[str], settings: dict[str, Any]) -> list[dict]:
     """Causal-LM pretraining on ``texts`` packed into ``seq_length`` blocks; returns the loss log."""
     import torch
     from datasets import Dataset
@@ -76,8 +78,9 @@ def pretrain(model, tokenizer, texts: list[str], settings: dict[str, Any], out_d
         ids.extend(encoded + [tokenizer.eos_token_id])
     blocks = [ids[i:i + block] for i in range(0, len(ids) - block + 1, block)]
     dataset = Dataset.from_dict({"input_ids": blocks})
+    scratch = tempfile.mkdtemp(prefix="xlt-pretrain-")  # Trainer wants a folder; the artifact gets none of it
     args = TrainingArguments(
-        output_dir=str(out_dir / "pretraining"),
+        output_dir=scratch,
         max_steps=settings["steps"],
         per_device_train_batch_size=settings["batch_size"],
         learning_rate=settings["learning_rate"],
@@ -96,6 +99,7 @@ def pretrain(model, tokenizer, texts: list[str], settings: dict[str, Any], out_d
     trainer = Trainer(model=model, args=args, train_dataset=dataset,
                       data_collator=DataCollatorForLanguageModeling(tokenizer, mlm=False))
     trainer.train()
+    shutil.rmtree(scratch, ignore_errors=True)
     return [entry for entry in trainer.state.log_history if "loss" in entry]
 
 
@@ -109,7 +113,7 @@ def write_base_model(model_key: str, spec: dict[str, Any], tokenizer_dir: str | 
     tokenizer = AutoTokenizer.from_pretrained(tokenizer_dir)
     model = build_model(spec["architecture"], tokenizer, spec["pretrain"]["seed"])
     n_params = sum(p.numel() for p in model.parameters())
-    log = pretrain(model, tokenizer, prompt_texts(dataset_files), spec["pretrain"], out_dir)
+    log = pretrain(model, tokenizer, prompt_texts(dataset_files), spec["pretrain"])
     model.save_pretrained(out_dir, safe_serialization=True)
     tokenizer.save_pretrained(out_dir)
     summary = {"model": model_key, "parameters": n_params, "pretraining_loss": log}
