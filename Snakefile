@@ -4,7 +4,9 @@
 #   models    resources/tokenizer, resources/models/{model}/      embedded base models (hub/local: config paths)
 #   train     results/runs/{model}/{mixture}/seed{seed}/model/    SFT, best checkpoint by validation loss
 #   generate  results/runs/{model}/{run}/generations/{task}.parquet  (run: mixture/seed, or base)
-#   score     results/runs/{model}/{run}/scores/{task}.parquet, results/scores.parquet
+#   score     results/runs/{model}/{run}/scores/{task}.parquet
+#   analyze   results/tables/ (tidy results with bootstrap intervals, Table 2, per-language tables, data
+#             efficiency), results/figures/{figure}.{pdf,png,csv}, results/report.html
 # Run: snakemake --cores 2            (the embedded study in config.yaml)
 #      snakemake --configfile my.yaml  (another study; replaces config.yaml rather than merging into it)
 from snakemake.utils import min_version
@@ -17,12 +19,16 @@ if not workflow.overwrite_configfiles:
     configfile: "config.yaml"
 
 
+report: "workflow/report/workflow.rst"
+
+
 include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/mixtures.smk"
 include: "workflow/rules/models.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/evaluate.smk"
+include: "workflow/rules/analysis.smk"
 
 
 localrules:

@@ -265,23 +265,3 @@ def test_evaluate_module_loads_offline_and_matches_rouge_l():
     module = sys.modules[type(metric).__module__]
     assert Path(module.__file__).resolve().parent != XLT_ROUGE
     assert module._checkout_workflow_dir() == ROOT / "workflow"
-
-
-def test_the_score_table_reads_model_and_run_from_any_path(tmp_path):
-    import polars as pl
-
-    from xlt.score import SCORE_SCHEMA, score_table
-
-    rows = [{"id": "math:a:en", "source_id": "a", "task": "math", "lang": "en", "metric": "math_accuracy",
-             "score": value, "details": "{}"} for value in (1.0, 0.0)]
-    files = []
-    for run in ("base", "st_math-n40/seed3"):
-        path = tmp_path / "runs" / "results" / "runs" / "tiny" / run / "scores" / "math.parquet"
-        path.parent.mkdir(parents=True)
-        pl.DataFrame(rows, schema=SCORE_SCHEMA).write_parquet(path)
-        files.append(path)
-    table = score_table(files)
-    assert table.select("model", "run", "mixture", "family", "n", "seed", "score", "examples").rows() == [
-        ("tiny", "base", "base", None, None, None, 0.5, 2),
-        ("tiny", "st_math-n40/seed3", "st_math-n40", "st_math", 40, 3, 0.5, 2),
-    ]

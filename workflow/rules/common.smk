@@ -22,11 +22,14 @@ from snakemake.exceptions import WorkflowError
 from xlt import paths
 from xlt.config import (
     ConfigError,
+    analysis_spec,
     eval_languages,
+    figure_names,
     generation_gpus,
     mixture_names,
     mixture_spec,
     model_training,
+    per_language_tables,
     runs,
     validate_config,
 )
@@ -57,6 +60,8 @@ wildcard_constraints:
     n=r"\d+",
     seed=r"\d+",
     run=rf"{paths.BASE_RUN}|({'|'.join(STUDY['mixtures']['families'])})-n\d+/seed\d+",
+    setting="single_task|multi_task|script_mix",
+    figure="|".join(figure_names(STUDY)),
 
 
 def get_synthetic_spec(wildcards):
@@ -185,5 +190,39 @@ def all_scores():
     ]
 
 
+ANALYSIS_SPEC = canonical_json(analysis_spec(STUDY))
+
+
+def get_analysis_spec(wildcards):
+    """The grid and language groups the analysis reads (not training or generation settings)."""
+    return ANALYSIS_SPEC
+
+
+def get_figure_inputs(wildcards):
+    inputs = {"summary": paths.table_file("run_summary.parquet")}
+    if wildcards.figure == "data_efficiency":
+        inputs["curves"] = paths.table_file("data_efficiency.parquet")
+    return inputs
+
+
+def get_figure_options(wildcards, input):
+    return f"--curves {input.curves}" if "curves" in input.keys() else ""
+
+
+def report_tables():
+    """Every CSV table the report shows: Table 2 and the per-language tables."""
+    return [paths.table_file("table2_spearman.csv")] + [
+        paths.per_language_table(*key) for key in per_language_tables(STUDY)
+    ]
+
+
 def study_targets():
-    return [paths.mixture_summary(), *mixture_manifests(), paths.score_table()]
+    return [
+        paths.mixture_summary(),
+        *mixture_manifests(),
+        paths.table_file("results.parquet"),
+        paths.table_file("data_efficiency.parquet"),
+        *[paths.figure_file(name) for name in figure_names(STUDY)],
+        *report_tables(),
+        paths.report(),
+    ]

@@ -63,20 +63,3 @@ rule score:
     shell:
         "python -m xlt.cli score run --generations {input} --spec {params.spec:q} --out {output} "
         "> {log} 2>&1"
-
-
-rule score_table:
-    input:
-        all_scores(),
-    output:
-        paths.score_table(),
-    log:
-        paths.log_file("score", "table"),
-    conda:
-        "../../envs/score.yaml"
-    threads: 1
-    resources:
-        mem_mb=4000,
-        runtime=10,
-    shell:
-        "python -m xlt.cli score table {input} --out {output} > {log} 2>&1"

@@ -13,7 +13,12 @@ COMMANDS = {
     "base-model": ("xlt.base_model", "train the tokenizer and build the embedded base models"),
     "train": ("xlt.train", "fine-tune a base model on a mixture"),
     "generate": ("xlt.generate", "build evaluation prompts; generate answers"),
-    "score": ("xlt.score", "score generations; tabulate scores"),
+    "score": ("xlt.score", "score one run's generations of one task"),
+    "tables": ("xlt.tables", "tidy results with bootstrap intervals; Table 2; per-language tables"),
+    "curves": ("xlt.curves", "data-efficiency curves: the n that reaches the plateau, with its interval"),
+    "figure": ("xlt.figures", "draw one figure of the study"),
+    "report": ("xlt.report", "the study's self-contained HTML report"),
+    "audit": ("xlt.audit", "the lineage of an artifact; what is stale or modified"),
 }
 
 

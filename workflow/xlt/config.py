@@ -111,7 +111,17 @@ def validate_config(config: dict[str, Any], source: str = "config") -> dict[str,
         raise ConfigError(problems, source)
     for family in config["mixtures"]["families"].values():
         family.setdefault("languages", list(config["languages"]["seen"]))
+        family.setdefault("setting", family_setting(family, config["languages"]["seen"]))
     return config
+
+
+def family_setting(family: dict[str, Any], seen: list[str]) -> str:
+    """The paper's setting of a mixture family (which figures show it), when the config does not say."""
+    if len(family["tasks"]) > 1:
+        return "multi_task"
+    if set(family.get("languages", seen)) < set(seen):
+        return "script_mix"
+    return "single_task"
 
 
 def load_config(path: str | Path) -> dict[str, Any]:
@@ -288,3 +298,42 @@ def generation_gpus(config: dict[str, Any], model: str, gpu_memory_gb: float = 8
 def model_training(config: dict[str, Any], model: str) -> dict[str, Any]:
     """The training settings of ``model``: top-level settings updated by the model's own overrides."""
     return {**config["training"], **config["models"][model].get("training", {})}
+
+
+def analysis_spec(config: dict[str, Any]) -> dict[str, Any]:
+    """What the analysis jobs read about the study (its grid and language groups), and nothing about training
+    or generation settings: a learning-rate change reruns the aggregates through their inputs, not this."""
+    return {
+        "study": config["study"],
+        "languages": config["languages"],
+        "eval_languages": eval_languages(config),
+        "tasks": {task: {"kind": spec["kind"], "metric": spec["metrics"][0]} for task, spec in config["tasks"].items()},
+        "families": {family: {key: spec[key] for key in ("tasks", "languages", "n", "setting")}
+                     for family, spec in config["mixtures"]["families"].items()},
+        "models": {model: {"params_m": spec["params_m"]} for model, spec in config["models"].items()},
+        "runs": runs(config),
+        "seeds": config["seeds"],
+        "analysis": config["analysis"],
+    }
+
+
+def figure_names(config: dict[str, Any]) -> list[str]:
+    """The figures the study's grid supports (no multi-task figure without a multi-task family, no curves
+    without a family of at least 3 n values); ``xlt.figures.FIGURES`` draws them."""
+    settings = {spec["setting"] for spec in config["mixtures"]["families"].values()}
+    needs = {"fig2_perf_to_en_single_task": "single_task", "fig3_scores_by_n": "single_task",
+             "fig4_perf_to_en_multi_task": "multi_task", "fig5_scores_by_n_multi_task": "multi_task",
+             "fig6_script_mix": "script_mix"}
+    names = [name for name, setting in needs.items() if setting in settings]
+    if settings & {"single_task", "multi_task"}:
+        names.append("fig12_seen_unseen_gap")
+    if any(len(spec["n"]) >= 3 for spec in config["mixtures"]["families"].values()):
+        names.append("data_efficiency")
+    return names
+
+
+def per_language_tables(config: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """(model, setting, task) of every per-language table: each setting a model trains in, each task trained."""
+    families = config["mixtures"]["families"]
+    return sorted({(run["model"], families[run["family"]]["setting"], task) for run in runs(config)
+                   for task in families[run["family"]]["tasks"]})

@@ -13,7 +13,8 @@ from typing import Any
 import polars as pl
 
 
-def _atomic(path: Path, write: Callable[[Path], None]) -> None:
+def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
+    """Call ``write`` on a temp path beside ``path``, then rename it into place."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -28,16 +29,16 @@ def _atomic(path: Path, write: Callable[[Path], None]) -> None:
 
 def write_parquet(frame: pl.DataFrame, path: str | Path) -> None:
     """Write ``frame`` sorted as given, atomically, with settings that make reruns byte-identical."""
-    _atomic(Path(path), lambda tmp: frame.write_parquet(tmp, compression="zstd", statistics=False))
+    atomic_write(Path(path), lambda tmp: frame.write_parquet(tmp, compression="zstd", statistics=False))
 
 
 def write_json(data: Any, path: str | Path) -> None:
     text = json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
-    _atomic(Path(path), lambda tmp: tmp.write_text(text, encoding="utf-8"))
+    atomic_write(Path(path), lambda tmp: tmp.write_text(text, encoding="utf-8"))
 
 
 def write_text(text: str, path: str | Path) -> None:
-    _atomic(Path(path), lambda tmp: tmp.write_text(text, encoding="utf-8"))
+    atomic_write(Path(path), lambda tmp: tmp.write_text(text, encoding="utf-8"))
 
 
 def sha256_file(path: str | Path) -> str:

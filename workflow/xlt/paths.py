@@ -79,5 +79,25 @@ def scores(model: str, run: str, task: str) -> str:
     return f"{run_dir(model, run)}/scores/{task}.parquet"
 
 
-def score_table() -> str:
-    return "results/scores.parquet"
+TABLES = "results/tables"
+FIGURES = "results/figures"
+
+
+def table_file(name: str) -> str:
+    """``name``: scores_by_example.parquet, results.parquet, run_summary.parquet, data_efficiency.parquet,
+    table2_spearman.csv (CSV tables have .md and .tex beside them)."""
+    return f"{TABLES}/{name}"
+
+
+def per_language_table(model: str, setting: str, task: str, extension: str = "csv") -> str:
+    """Tables 3-23 of the paper: one table per model x setting x task; ``extension``: csv, md or tex."""
+    return f"{TABLES}/per_language/{model}/{setting}/{task}.{extension}"
+
+
+def figure_file(name: str, extension: str = "pdf") -> str:
+    """``extension``: pdf, png, or csv (the plotted series); the provenance sidecar is {name}.provenance.json."""
+    return f"{FIGURES}/{name}.{extension}"
+
+
+def report() -> str:
+    return "results/report.html"

@@ -11,14 +11,12 @@ import argparse
 import json
 import sys
 import time
-from pathlib import Path
 from typing import Any
 
 import polars as pl
 
 from xlt import metrics
 from xlt.io import write_parquet
-from xlt.paths import BASE_RUN
 from xlt.provenance import write_provenance
 
 SCORE_SCHEMA = {"id": pl.String, "source_id": pl.String, "task": pl.String, "lang": pl.String,
@@ -51,28 +49,6 @@ def score_generations(generations: pl.DataFrame, metric_names: list[str], candid
     return pl.DataFrame(rows, schema=SCORE_SCHEMA).sort("id", "metric")
 
 
-def score_table(score_files: list[str | Path]) -> pl.DataFrame:
-    """Mean score per model x run x task x language x metric, from ``results/runs/{model}/{run}/scores/{task}``."""
-    frames = []
-    for path in map(Path, score_files):
-        # Read from the right: {model}/base/scores/{task} or {model}/{mixture}/seed{seed}/scores/{task}.
-        base = path.parts[-3] == BASE_RUN
-        run = BASE_RUN if base else "/".join(path.parts[-4:-2])
-        model = path.parts[-4] if base else path.parts[-5]
-        scores = pl.read_parquet(path)
-        frames.append(scores.group_by("task", "lang", "metric").agg(
-            pl.col("score").mean(), pl.len().alias("examples")).with_columns(model=pl.lit(model), run=pl.lit(run)))
-    table = pl.concat(frames)
-    mixture = pl.col("run").str.extract(r"^(.+)/seed\d+$")
-    return table.with_columns(
-        mixture=mixture.fill_null(pl.col("run")),
-        family=mixture.str.extract(r"^(.+)-n\d+$"),
-        n=mixture.str.extract(r"-n(\d+)$").cast(pl.Int64),
-        seed=pl.col("run").str.extract(r"/seed(\d+)$").cast(pl.Int64),
-    ).select("model", "run", "mixture", "family", "n", "seed", "task", "lang", "metric", "score", "examples"
-             ).sort("model", "run", "task", "lang", "metric")
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="xlt score", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -80,18 +56,8 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--generations", required=True)
     run.add_argument("--spec", required=True, help='JSON: {"metrics": [...], "languages": [...]}')
     run.add_argument("--out", required=True)
-    table = sub.add_parser("table", help="mean scores of many runs in one table")
-    table.add_argument("scores", nargs="+")
-    table.add_argument("--out", required=True)
     args = parser.parse_args(argv)
     started = time.time()
-    if args.command == "table":
-        summary = score_table(args.scores)
-        write_parquet(summary, args.out)
-        write_provenance(args.out, stage="score_table", module=__name__, params={}, inputs=args.scores,
-                         outputs=[args.out], started=started)
-        print(f"{len(summary)} rows -> {args.out}")
-        return 0
     spec = json.loads(args.spec)
     scores = score_generations(pl.read_parquet(args.generations), spec["metrics"], spec["languages"])
     write_parquet(scores, args.out)

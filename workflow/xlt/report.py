@@ -1,0 +1,148 @@
+"""The study's self-contained HTML report: config, run table, every figure, the data-efficiency and Spearman
+tables, the per-language tables, and each figure's and table's provenance (with the audit's verdict)."""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import polars as pl
+import yaml
+
+from xlt import __version__, audit
+from xlt.io import write_text
+from xlt.provenance import code_version, write_provenance
+from xlt.tables import headline
+
+TEMPLATE = jinja2.Template("""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>{{ study }}: xlt report</title>
+<style>
+body { font-family: system-ui, sans-serif; max-width: 1200px; margin: 2em auto; padding: 0 1em; color: #222; }
+h1 { margin-bottom: 0.2em; } .meta { color: #666; }
+table { border-collapse: collapse; font-size: 0.85em; margin: 0.5em 0 1.5em; }
+th, td { border: 1px solid #ccc; padding: 2px 6px; text-align: right; } th { background: #f3f3f3; }
+td:first-child, th:first-child { text-align: left; }
+figure { margin: 1.5em 0; } figure img { max-width: 100%; border: 1px solid #eee; }
+figcaption { font-size: 0.9em; color: #444; } .problem { color: #b22222; } pre { background: #f7f7f7;
+padding: 0.6em; overflow-x: auto; font-size: 0.8em; } details { margin: 0.3em 0 1em; }
+</style></head><body>
+<h1>{{ study }}</h1>
+<p class="meta">xlt {{ version }}, commit {{ commit }}; report made {{ created }}. Scores are the headline metric
+of each task; intervals are {{ confidence }}% paired bootstrap intervals over test items.</p>
+<nav>{% for figure in figures %}<a href="#{{ figure.name }}">{{ figure.name }}</a> · {% endfor %}
+<a href="#runs">runs</a> · <a href="#efficiency">data efficiency</a> · <a href="#tables">tables</a> ·
+<a href="#config">config</a></nav>
+<h2 id="runs">Runs</h2>
+<p>Headline score per run and task: English / seen-language average / unseen-language average.</p>
+{{ run_table }}
+<h2>Figures</h2>
+{% for figure in figures %}
+<figure id="{{ figure.name }}"><img alt="{{ figure.name }}" src="data:image/png;base64,{{ figure.png }}">
+<figcaption><b>{{ figure.name }}</b>{% for note in figure.notes %}<br><span class="problem">{{ note }}</span>
+{% endfor %}</figcaption>
+{{ figure.provenance }}</figure>
+{% endfor %}
+<h2 id="efficiency">Data efficiency</h2>
+<p>n per non-English language at which the fitted saturating curve closes {{ fraction }}% of the change from
+n=0 to its plateau (status <i>beyond_grid</i>: extrapolated past the largest n measured).</p>
+{{ efficiency }}
+<h2 id="tables">Tables</h2>
+{% for table in tables %}<h3>{{ table.name }}</h3>{{ table.html }}{{ table.provenance }}{% endfor %}
+<h2 id="config">Study config</h2>
+<pre>{{ config }}</pre>
+</body></html>
+""", autoescape=False)
+
+
+def html_table(frame: pl.DataFrame) -> str:
+    return frame.to_pandas().to_html(index=False, float_format=lambda v: f"{v:.3f}", na_rep="–", border=0)
+
+
+def provenance_html(artifact: str | Path) -> str:
+    """The artifact's provenance and audit verdict, folded."""
+    tree = audit.lineage(artifact)
+    counts = audit.summary(tree)
+    record, code = tree.record, tree.record.get("code", {})
+    problems = [p for node in audit.walk(tree) for p in node.problems]
+    verdict = ("lineage intact" if not problems else
+               f"<span class='problem'>{len(problems)} problem(s) in its lineage</span>")
+    details = {"stage": record.get("stage"), "created": record.get("created"), "code": code,
+               "inputs": record.get("inputs"), "packages": record.get("environment", {}).get("packages")}
+    listed = "".join(f"<br><span class='problem'>{p}</span>" for p in problems[:10])
+    return (f"<details><summary>provenance: {counts['artifacts']} artifacts back to the raw data, {verdict}"
+            f"</summary>{listed}<pre>{jinja2.filters.escape(json.dumps(details, indent=1, sort_keys=True))}</pre>"
+            f"</details>")
+
+
+def run_table(summary: pl.DataFrame, study: dict[str, Any]) -> pl.DataFrame:
+    """One row per run, a column per task: 'English / seen / unseen' of the headline metric (mean over seeds
+    is not taken: every seed is its own row)."""
+    rows = (headline(summary, study).filter(pl.col("quantity").is_in(["english", "seen", "unseen"]))
+            .with_columns(pl.col("value").map_elements(lambda v: f"{v:.3f}", return_dtype=pl.String)
+                          .fill_null("–")))
+    cells = (rows.group_by("model", "run", "setting", "task")
+             .agg(pl.col("value").sort_by(pl.col("quantity").replace({"english": "0", "seen": "1", "unseen": "2"}))
+                  .str.join(" / "))
+             .pivot(on="task", index=["model", "run", "setting"], values="value"))
+    tasks = [task for task in study["tasks"] if task in cells.columns]
+    return cells.sort("model", pl.col("run") != "base", "run").select("model", "run", "setting", *tasks)
+
+
+def build_report(config: dict[str, Any], study: dict[str, Any], summary: str, efficiency: str,
+                 figures: list[str], tables: list[str]) -> str:
+    summary_table = pl.read_parquet(summary)
+    figure_parts = []
+    for png in map(Path, figures):
+        pdf = png.with_suffix(".pdf")
+        params = json.loads(audit.provenance_path_for(pdf).read_text())["params"]
+        figure_parts.append({"name": png.stem, "png": base64.b64encode(png.read_bytes()).decode(),
+                             "notes": [f"not plotted: {m}" for m in params.get("missing", []) + params.get(
+                                 "undefined", [])], "provenance": provenance_html(pdf)})
+    table_parts = [{"name": Path(path).with_suffix("").as_posix().removeprefix("results/tables/"),
+                    "html": html_table(pl.read_csv(path)), "provenance": provenance_html(path)}
+                   for path in tables]
+    curves = pl.read_parquet(efficiency).select(
+        "model", "family", "task", "group", "points", "start", "plateau", "plateau_ci_low", "plateau_ci_high",
+        "n_plateau", "n_plateau_ci_low", "n_plateau_ci_high", "status")
+    code = code_version()
+    return TEMPLATE.render(
+        study=config.get("study", "xlt study"), version=__version__,
+        commit=(code["git_commit"] or "unknown")[:10] + (" (dirty)" if code["git_dirty"] else ""),
+        created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        confidence=round(study["analysis"]["confidence"] * 100),
+        fraction=round(study["analysis"]["plateau_fraction"] * 100),
+        run_table=html_table(run_table(summary_table, study)), figures=figure_parts,
+        efficiency=html_table(curves) + provenance_html(efficiency), tables=table_parts,
+        config=jinja2.filters.escape(yaml.safe_dump(config, sort_keys=False, allow_unicode=True)))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="xlt report", description=__doc__.splitlines()[0])
+    parser.add_argument("--config", required=True, help="JSON: the validated study config")
+    parser.add_argument("--study", required=True, help="JSON: xlt.config.analysis_spec")
+    parser.add_argument("--summary", required=True)
+    parser.add_argument("--efficiency", required=True)
+    parser.add_argument("--figures", nargs="*", default=[], help="PNG files (their PDFs carry the provenance)")
+    parser.add_argument("--tables", nargs="*", default=[], help="CSV tables")
+    parser.add_argument("--out", required=True)
+    args = parser.parse_args(argv)
+    started = time.time()
+    html = build_report(json.loads(args.config), json.loads(args.study), args.summary, args.efficiency,
+                        args.figures, args.tables)
+    write_text(html, args.out)
+    write_provenance(args.out, stage="report", module=__name__, params={"config": json.loads(args.config)},
+                     inputs=[args.summary, args.efficiency, *args.figures, *args.tables], outputs=[args.out],
+                     started=started)
+    print(f"{len(args.figures)} figures, {len(args.tables)} tables -> {args.out} ({len(html) // 1024} KiB)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,266 @@
+"""The analysis tables: every score of the study in one tidy table with bootstrap intervals, the per-run
+quantities the paper plots (language-group averages, Perf. to EN, seen-unseen gap), Table 2 (Spearman rho
+between seen and unseen averages) and the per-language tables (Tables 3-23).
+
+``study`` everywhere is ``xlt.config.analysis_spec(config)``: the grid and the language groups.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from xlt import bootstrap
+from xlt.io import write_parquet, write_text
+from xlt.paths import BASE_RUN
+from xlt.provenance import write_provenance
+
+RUN_KEYS = ["model", "run", "setting", "family", "mixture", "n", "seed"]
+CELL_KEYS = [*RUN_KEYS, "task", "metric", "lang"]
+BASE_SETTING = "base"
+
+
+def run_of_scores_file(path: str | Path) -> dict[str, Any]:
+    """Model and run of ``results/runs/{model}/{run}/scores/{task}.parquet`` (run: base or mixture/seedN).
+
+    Read from the right, so a results tree copied under another root still parses.
+    """
+    parts = Path(path).parts
+    if parts[-3] == BASE_RUN:
+        return {"model": parts[-4], "run": BASE_RUN, "family": None, "mixture": None, "n": None, "seed": None}
+    mixture, seed = parts[-4], parts[-3]
+    family, _, n = mixture.rpartition("-n")
+    return {"model": parts[-5], "run": f"{mixture}/{seed}", "family": family, "mixture": mixture, "n": int(n),
+            "seed": int(seed.removeprefix("seed"))}
+
+
+def collect_scores(score_files: list[str | Path], study: dict[str, Any]) -> pl.DataFrame:
+    """Every example score of the study, one row per run x task x metric x language x test item."""
+    frames = []
+    for path in score_files:
+        run = run_of_scores_file(path)
+        setting = study["families"][run["family"]]["setting"] if run["family"] else BASE_SETTING
+        frames.append(pl.read_parquet(path).select("task", "metric", "lang", "source_id", "score").with_columns(
+            **{key: pl.lit(value, dtype=pl.Int64 if key in ("n", "seed") else pl.String)
+               for key, value in run.items()},
+            setting=pl.lit(setting), scores_file=pl.lit(str(path))))
+    return pl.concat(frames).select(*CELL_KEYS, "source_id", "score", "scores_file").sort(*CELL_KEYS, "source_id")
+
+
+def language_groups(study: dict[str, Any]) -> dict[str, list[str]]:
+    """The language groups the paper averages over: English, seen, unseen, all non-English, and each script
+    group (``script:{name}``; English is in none)."""
+    languages = study["languages"]
+    groups = {"english": [languages["english"]], "seen": languages["seen"], "unseen": languages["unseen"],
+              "non_english": [*languages["seen"], *languages["unseen"]]}
+    groups.update({f"script:{name}": codes for name, codes in languages["script_groups"].items()})
+    return groups
+
+
+def language_columns(study: dict[str, Any]) -> pl.DataFrame:
+    """Per evaluation language: its group (english, seen, unseen) and script group."""
+    languages = study["languages"]
+    script = {code: name for name, codes in languages["script_groups"].items() for code in codes}
+    return pl.DataFrame({
+        "lang": study["eval_languages"],
+        "lang_group": ["english" if code == languages["english"] else "seen" if code in languages["seen"]
+                       else "unseen" for code in study["eval_languages"]],
+        "script_group": [script.get(code) for code in study["eval_languages"]],
+    })
+
+
+def results_table(examples: pl.DataFrame, study: dict[str, Any]) -> pl.DataFrame:
+    """The tidy results table: one row per model x run x task x metric x language with the mean score, its
+    bootstrap interval over test items, the number of items, the language's groups and the scores file."""
+    settings = study["analysis"]
+    cells, replicates = bootstrap.cell_means(examples, CELL_KEYS, settings["bootstrap_samples"], settings["seed"])
+    low, high = bootstrap.interval(replicates, settings["confidence"])
+    files = examples.group_by(CELL_KEYS).agg(pl.col("scores_file").first())
+    params = pl.DataFrame({"model": list(study["models"]),
+                           "params_m": [spec["params_m"] for spec in study["models"].values()]})
+    return (cells.with_columns(ci_low=pl.Series(low), ci_high=pl.Series(high)).with_columns(
+                pl.col("score", "ci_low", "ci_high").fill_nan(None))
+            .join(language_columns(study), on="lang", how="left")
+            .join(params, on="model", how="left")
+            .join(files, on=CELL_KEYS, how="left", nulls_equal=True)
+            .select("model", "params_m", *RUN_KEYS[1:], "task", "metric", "lang", "lang_group", "script_group",
+                    "score", "ci_low", "ci_high", "examples", "scores_file")
+            .sort(CELL_KEYS))
+
+
+def run_summary(examples: pl.DataFrame, study: dict[str, Any]) -> pl.DataFrame:
+    """Per run x task x metric: every language-group average, Perf. to EN (non-English average over English)
+    and the seen-minus-unseen gap, each with a paired bootstrap interval (the same item resamples for all
+    languages, so group averages and ratios keep their pairing)."""
+    settings = study["analysis"]
+    cells, replicates = bootstrap.cell_means(examples, CELL_KEYS, settings["bootstrap_samples"], settings["seed"])
+    cells = cells.with_row_index("cell")
+    groups = language_groups(study)
+    rows, quantities = [], []
+    for key, run_cells in cells.group_by([*RUN_KEYS, "task", "metric"], maintain_order=True):
+        by_lang = dict(zip(run_cells["lang"], run_cells["cell"]))
+        means: dict[str, tuple[float, np.ndarray]] = {}
+        for name, codes in groups.items():
+            index = [by_lang[code] for code in codes if code in by_lang]
+            if len(index) == len(codes) and index:  # a group with a missing language has no average
+                means[name] = (float(np.mean(cells["score"].to_numpy()[index])), replicates[index].mean(axis=0))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            if "english" in means and "non_english" in means:
+                english, non_english = means["english"], means["non_english"]
+                means["perf_to_en"] = (non_english[0] / english[0] if english[0] else float("nan"),
+                                       non_english[1] / english[1])
+            if "seen" in means and "unseen" in means:
+                means["seen_unseen_gap"] = (means["seen"][0] - means["unseen"][0],
+                                            means["seen"][1] - means["unseen"][1])
+        for name, (value, resampled) in means.items():
+            rows.append((*key, name, value))
+            quantities.append(resampled)
+    low, high = bootstrap.interval(np.stack(quantities), settings["confidence"])
+    schema = {**dict(zip(RUN_KEYS, examples.select(RUN_KEYS).schema.values())), "task": pl.String,
+              "metric": pl.String, "quantity": pl.String, "value": pl.Float64}
+    summary = pl.DataFrame(rows, schema=schema, orient="row").with_columns(
+        ci_low=pl.Series(low), ci_high=pl.Series(high))
+    return summary.with_columns(pl.col("value", "ci_low", "ci_high").fill_nan(None)).sort(
+        *RUN_KEYS, "task", "metric", "quantity")
+
+
+def headline(frame: pl.DataFrame, study: dict[str, Any]) -> pl.DataFrame:
+    """Only each task's headline metric (its first in the config)."""
+    metric = pl.DataFrame({"task": list(study["tasks"]), "metric": [t["metric"] for t in study["tasks"].values()]})
+    return frame.join(metric, on=["task", "metric"], how="semi")
+
+
+def trains_task(study: dict[str, Any]) -> pl.DataFrame:
+    """(family, task) pairs where the family's mixtures train the task."""
+    pairs = [(family, task) for family, spec in study["families"].items() for task in spec["tasks"]]
+    return pl.DataFrame(pairs, schema={"family": pl.String, "task": pl.String}, orient="row")
+
+
+def spearman_table(summary: pl.DataFrame, study: dict[str, Any]) -> pl.DataFrame:
+    """Table 2: Spearman rho (and its p value) between the seen and the unseen average across the runs of a
+    model that train the task (every mixture, n and seed), per model and task it trains."""
+    from scipy.stats import spearmanr
+
+    runs = (headline(summary, study).join(trains_task(study), on=["family", "task"], how="semi")
+            .filter(pl.col("quantity").is_in(["seen", "unseen"]))
+            .pivot(on="quantity", index=[*RUN_KEYS, "task"], values="value"))
+    rows = []
+    for model in study["models"]:
+        for task in study["tasks"]:
+            pairs = runs.filter(model=model, task=task).drop_nulls(["seen", "unseen"])
+            rho = p = None
+            if not pairs.height and not runs.filter(model=model, task=task).height:
+                continue  # the model never trains this task
+            if pairs.height < 3:
+                note = f"{pairs.height} runs (needs at least 3)"
+            elif pairs["seen"].n_unique() == 1 or pairs["unseen"].n_unique() == 1:
+                note = "constant scores: rank correlation undefined"
+            else:
+                result = spearmanr(pairs["seen"].to_numpy(), pairs["unseen"].to_numpy())
+                rho, p, note = float(result.statistic), float(result.pvalue), ""
+            rows.append({"model": model, "task": task, "runs": pairs.height, "rho": rho, "p": p, "note": note})
+    return pl.DataFrame(rows, schema={"model": pl.String, "task": pl.String, "runs": pl.Int64, "rho": pl.Float64,
+                                      "p": pl.Float64, "note": pl.String})
+
+
+def per_language_table(results: pl.DataFrame, study: dict[str, Any], model: str, setting: str,
+                       task: str) -> pl.DataFrame:
+    """Tables 3-23: the task's headline score per language (mean over seeds) for every mixture of one model
+    and setting that trains the task, by family and n, with the untrained base first and Avg over all languages
+    (English included)."""
+    languages = study["eval_languages"]
+    trained = trains_task(study).filter(task=task)["family"].to_list()
+    rows = headline(results, study).filter(
+        pl.col("model") == model, pl.col("task") == task,
+        (pl.col("setting") == BASE_SETTING) | ((pl.col("setting") == setting) & pl.col("family").is_in(trained)))
+    table = (rows.group_by("family", "n", "lang").agg(pl.col("score").mean())
+             .pivot(on="lang", index=["family", "n"], values="score")
+             .with_columns(pl.col("family").fill_null(BASE_SETTING)))
+    missing = [code for code in languages if code not in table.columns]
+    table = table.with_columns(pl.lit(None, dtype=pl.Float64).alias(code) for code in missing)
+    ordered = sorted(languages)
+    return (table.with_columns(Avg=pl.mean_horizontal(ordered))
+            .sort(pl.col("family") != BASE_SETTING, "family", "n", nulls_last=False)
+            .with_columns(pl.col("n").cast(pl.String).fill_null("–"))  # n is an integer label, base has none
+            .select("family", "n", *ordered, "Avg"))
+
+
+def write_table(frame: pl.DataFrame, csv_path: str | Path, caption: str) -> list[Path]:
+    """``frame`` as CSV, Markdown and LaTeX (same stem), three decimals; returns the paths written."""
+    csv_path = Path(csv_path)
+    write_text(frame.write_csv(float_precision=6), csv_path)
+    table = frame.to_pandas()
+    table = table.astype(object).where(table.notna(), None)  # NaN and null both print as missing
+    markdown = table.to_markdown(index=False, floatfmt=".3f", missingval="–")
+    write_text(f"{caption}\n\n{markdown}\n", csv_path.with_suffix(".md"))
+    latex = (table.style.hide(axis="index").format(precision=3, na_rep="--", escape="latex")
+             .format_index(escape="latex", axis=1)
+             .to_latex(caption=caption.replace("_", r"\_"), hrules=True, position="t"))
+    write_text(latex, csv_path.with_suffix(".tex"))
+    return [csv_path, csv_path.with_suffix(".md"), csv_path.with_suffix(".tex")]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="xlt tables", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    results = sub.add_parser("results", help="the tidy results table and the per-run summary")
+    results.add_argument("scores", nargs="+")
+    results.add_argument("--study", required=True, help="JSON: xlt.config.analysis_spec")
+    results.add_argument("--examples", required=True, help="parquet: every example score")
+    results.add_argument("--results", required=True, help="parquet (a CSV is written beside it)")
+    results.add_argument("--summary", required=True, help="parquet (a CSV is written beside it)")
+    spearman = sub.add_parser("spearman", help="Table 2: seen vs unseen Spearman rho per model and task")
+    spearman.add_argument("--summary", required=True)
+    spearman.add_argument("--study", required=True)
+    spearman.add_argument("--out", required=True, help="CSV (Markdown and LaTeX beside it)")
+    languages = sub.add_parser("per-language", help="per-language scores by n of one model x setting x task")
+    languages.add_argument("--results", required=True)
+    languages.add_argument("--study", required=True)
+    languages.add_argument("--model", required=True)
+    languages.add_argument("--setting", required=True)
+    languages.add_argument("--task", required=True)
+    languages.add_argument("--out", required=True, help="CSV (Markdown and LaTeX beside it)")
+    args = parser.parse_args(argv)
+    started = time.time()
+    study = json.loads(args.study)
+    if args.command == "results":
+        examples = collect_scores(args.scores, study)
+        tidy, summary = results_table(examples, study), run_summary(examples, study)
+        write_parquet(examples, args.examples)
+        for frame, path in ((tidy, args.results), (summary, args.summary)):
+            write_parquet(frame, path)
+            write_text(frame.write_csv(), Path(path).with_suffix(".csv"))
+        outputs = [args.examples, args.results, args.summary, *(Path(p).with_suffix(".csv")
+                                                               for p in (args.results, args.summary))]
+        for path in (args.examples, args.results, args.summary):
+            write_provenance(path, stage="tables", module=__name__, params=study, inputs=args.scores,
+                             outputs=outputs, started=started, seed=study["analysis"]["seed"])
+        print(f"{examples.height} example scores, {tidy.height} cells, {summary.height} run quantities")
+        return 0
+    if args.command == "spearman":
+        table = spearman_table(pl.read_parquet(args.summary), study)
+        caption = "Table 2: Spearman rho between average seen and unseen scores across runs"
+        inputs = [args.summary]
+    else:
+        table = per_language_table(pl.read_parquet(args.results), study, args.model, args.setting, args.task)
+        metric = study["tasks"][args.task]["metric"]
+        caption = f"{args.model}, {args.setting.replace('_', '-')}, {args.task}: {metric} per language"
+        inputs = [args.results]
+    outputs = write_table(table, args.out, caption)
+    write_provenance(args.out, stage="tables", module=__name__,
+                     params={"command": args.command, **{k: v for k, v in vars(args).items()
+                                                         if k in ("model", "setting", "task")}, "study": study},
+                     inputs=inputs, outputs=outputs, started=started)
+    print(f"{table.height} rows -> {args.out} (+ .md, .tex)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
