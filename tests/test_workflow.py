@@ -48,7 +48,7 @@ def test_the_study_writes_every_mixture_with_provenance(study):
 
 def test_every_run_is_trained_generated_and_scored(study):
     workdir, _, config = study
-    table = pl.read_parquet(workdir / "results/scores.parquet")
+    table = pl.read_parquet(workdir / "results/tables/results.parquet")
     expected_runs = {"base"} | {f"{mixture}/seed0" for mixture in mixture_names(config)}
     assert set(table["run"]) == expected_runs
     per_run = table.group_by("run").agg(pl.len())
@@ -66,13 +66,53 @@ def test_every_run_is_trained_generated_and_scored(study):
 
 def test_training_beats_the_untrained_base(study):
     workdir, _, _ = study
-    table = pl.read_parquet(workdir / "results/scores.parquet")
+    table = pl.read_parquet(workdir / "results/tables/results.parquet")
 
     def score(run, task, lang):
         return table.filter(run=run, task=task, lang=lang)["score"].item()
 
     assert score("st_math-n40/seed0", "math", "en") > score("base", "math", "en")
     assert score("st_summarization-n20/seed0", "summarization", "en") > score("base", "summarization", "en") + 0.2
+
+
+def test_the_analysis_writes_every_figure_table_and_the_report(study):
+    workdir, _, _ = study
+    for name in FIGURES:
+        series = pl.read_csv(workdir / f"results/figures/{name}.csv")
+        assert series.height, name
+        assert (workdir / f"results/figures/{name}.png").stat().st_size > 10_000
+        assert (workdir / f"results/figures/{name}.pdf").read_bytes().startswith(b"%PDF")
+    assert not (workdir / "results/figures/data_efficiency.pdf").exists()  # no family has 3 n values
+    for setting, task in PER_LANGUAGE:
+        table = pl.read_csv(workdir / f"results/tables/per_language/{MODEL}/{setting}/{task}.csv")
+        assert table["family"][0] == "base" and table.columns[-1] == "Avg"
+    spearman = pl.read_csv(workdir / "results/tables/table2_spearman.csv")
+    assert set(spearman["task"]) == set(TASKS)
+    html = (workdir / "results/report.html").read_text()
+    assert html.count("data:image/png;base64,") == len(FIGURES)
+    result = snakemake(workdir, "--report", str(workdir / "snakemake_report.html"))
+    assert result.returncode == 0, result.stderr
+    assert "fig3_scores_by_n.png" in (workdir / "snakemake_report.html").read_text()
+
+
+def test_audit_traces_a_figure_back_to_the_raw_datasets(study):
+    workdir, _, _ = study
+    result = subprocess.run([sys.executable, "-m", "xlt.cli", "audit", "results/figures/fig3_scores_by_n.pdf",
+                             "--json"], cwd=workdir, capture_output=True, text=True,
+                            env={**__import__("os").environ, "PYTHONPATH": str(ROOT / "workflow")})
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr
+    report = json.loads(result.stdout)
+    stages = set()
+
+    def collect(node):
+        stages.add(node.get("stage"))
+        for child in node.get("inputs", []):
+            collect(child)
+
+    collect(report["lineage"])
+    assert {"figure", "tables", "score", "generate", "eval_prompts", "train", "mixtures", "base_model",
+            "tokenizer", "data"} <= stages
+    assert report["summary"]["modified"] == report["summary"]["stale"] == 0
 
 
 def test_a_rerun_without_changes_schedules_nothing(study):
@@ -131,7 +171,20 @@ def chain(family: str, n: int, seed: int = 0) -> list[str]:
 
 MIXTURES = [("st_math", 0), ("st_math", 40), ("st_summarization", 20), ("mt", 10), ("script_latin", 20)]
 RUNS = ["base"] + [f"{family}-n{n}/seed0" for family, n in MIXTURES]
-AGGREGATES = ["all", "mixture_summary", "score_table"]
+FIGURES = ["fig2_perf_to_en_single_task", "fig3_scores_by_n", "fig4_perf_to_en_multi_task",
+           "fig5_scores_by_n_multi_task", "fig6_script_mix", "fig12_seen_unseen_gap"]
+PER_LANGUAGE = [("single_task", "math"), ("single_task", "summarization"), ("multi_task", "instruction_following"),
+                ("multi_task", "math"), ("multi_task", "summarization"), ("script_mix", "math")]
+
+
+def analysis(figures: list[str] = FIGURES) -> list[str]:
+    """Every job downstream of the scores: tables, curves, figures, report."""
+    return (["all", "results_tables", "data_efficiency", "spearman_table", "report"]
+            + [f"figure[figure={name}]" for name in figures]
+            + [f"per_language_table[model={MODEL}, setting={setting}, task={task}]" for setting, task in PER_LANGUAGE])
+
+
+AGGREGATES = ["mixture_summary", *analysis()]
 
 
 def set_generation_length(config):
@@ -139,17 +192,18 @@ def set_generation_length(config):
 
 
 EDITS = [
-    ("one n of one family", set_n, [*chain("st_math", 20), *AGGREGATES]),
+    # st_math now has 3 n values: its data-efficiency curve (a new figure) appears with the aggregates
+    ("one n of one family", set_n, [*chain("st_math", 20), "mixture_summary", *analysis(FIGURES + ["data_efficiency"])]),
     ("English count of one family", set_english, [*chain("st_summarization", 20), *AGGREGATES]),
     ("add a seed", add_seed, [job for family, n in MIXTURES for job in chain(family, n, seed=1)] + AGGREGATES),
     ("mixing mode of one family", set_mode, [*chain("script_latin", 20), *AGGREGATES]),
     ("a model's learning rate", set_learning_rate,
-     [job for family, n in MIXTURES for job in chain(family, n)[1:]] + ["all", "score_table"]),
+     [job for family, n in MIXTURES for job in chain(family, n)[1:]] + analysis()),
     ("a generation setting", set_generation_length,
-     [job for run in RUNS for job in evaluation(run)] + ["all", "score_table"]),
+     [job for run in RUNS for job in evaluation(run)] + analysis()),
     ("an evaluation-only language", drop_unseen_language,
      [f"eval_prompts[task={task}]" for task in TASKS] + [job for run in RUNS for job in evaluation(run)]
-     + ["all", "score_table"]),
+     + analysis()),
 ]
 
 
