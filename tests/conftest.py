@@ -78,3 +78,19 @@ def tiny_mixture(tmp_path_factory, datasets_dir, small_config):
 TRAINING = {"batch_size": 16, "per_device_batch_size": 8, "learning_rate": 2e-3, "lr_scheduler": "constant",
             "warmup_ratio": 0.0, "weight_decay": 0.0, "optimizer": "adamw_torch", "epochs": 1, "max_steps": -1,
             "save_steps": 2, "max_length": 192}
+
+
+@pytest.fixture(scope="session")
+def small_study(tmp_path_factory):
+    """The small study run to completion once with the local executor: (workdir, raw config, validated config)."""
+    import yaml
+
+    from workflow_helpers import snakemake
+    from xlt.config import load_config
+
+    workdir = tmp_path_factory.mktemp("study")
+    config = load_config(SMALL_CONFIG)  # validated: what the Snakefile sees
+    raw = yaml.safe_load(SMALL_CONFIG.read_text())
+    result = snakemake(workdir, "--cores", "2", config=raw)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return workdir, raw, config

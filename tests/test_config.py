@@ -174,10 +174,26 @@ def test_embedded_models_need_head_sizes_vllm_cpu_supports(raw):
     validate_config(raw)
 
 
-def test_generation_gpus_follow_model_size(raw):
-    from xlt.config import generation_gpus
+def test_cluster_resources_follow_model_size_and_grow_with_the_attempt(raw):
+    from xlt.resources import generation_resources, train_resources, train_strategy
 
     raw["models"]["llama_8b"] = {"source": "hub", "path": "meta-llama/Llama-3.1-8B", "params_m": 8000}
     raw["models"]["aya_35b"] = {"source": "hub", "path": "org/aya-35b", "params_m": 35000}
+    raw["models"]["lora_8b"] = {"source": "hub", "path": "meta-llama/Llama-3.1-8B", "params_m": 8000,
+                                "train_mode": "lora"}
+    raw["cluster"] = {"gpu_partition": "gpu", "gpu_model": "a100", "cpus_per_gpu": 6}
     config = validate_config(raw)
-    assert [generation_gpus(config, m) for m in ("tiny_1m", "llama_8b", "aya_35b")] == [0, 1, 2]
+    models = ("tiny_1m", "llama_8b", "aya_35b", "lora_8b")
+    # generation: bf16 weights + KV cache on 80 GB GPUs; training: weights, gradients, AdamW states (16 B/param)
+    assert [generation_resources(config, m)["gpu"] for m in models] == [0, 1, 2, 1]
+    assert [train_resources(config, m, "st_math", 40)["gpu"] for m in models] == [0, 2, 16, 1]
+    assert [train_strategy(config, m) for m in models] == ["single", "fsdp", "fsdp", "single"]
+    small, large = (train_resources(config, "llama_8b", "st_math", n) for n in (0, 120))
+    assert large["runtime"] > small["runtime"]  # more examples, more time
+    assert train_resources(config, "aya_35b", "st_math", 40)["mem_mb"] > small["mem_mb"]
+    assert {key: small[key] for key in ("slurm_partition", "gpu_model", "cpus_per_gpu")} == {
+        "slurm_partition": "gpu", "gpu_model": "a100", "cpus_per_gpu": 6}
+    cpu = train_resources(config, "tiny_1m", "st_math", 40)
+    assert (cpu["slurm_partition"], cpu["gpu_model"], cpu["cpus_per_gpu"]) == (None, None, None)
+    retried = train_resources(config, "llama_8b", "st_math", 0, attempt=3)
+    assert retried["mem_mb"] == 2 * small["mem_mb"] and retried["runtime"] == 2 * small["runtime"]

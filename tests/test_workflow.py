@@ -12,20 +12,15 @@ import pytest
 
 from conftest import ROOT, SMALL_CONFIG
 from workflow_helpers import planned_jobs, snakemake
-from xlt.config import load_config, mixture_names
+from xlt.config import mixture_names
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def study(tmp_path_factory):
-    """The small study run to completion once; tests dry-run edits against it."""
-    workdir = tmp_path_factory.mktemp("study")
-    config = load_config(SMALL_CONFIG)  # validated: what the Snakefile sees
-    raw = __import__("yaml").safe_load(SMALL_CONFIG.read_text())
-    result = snakemake(workdir, "--cores", "2", config=raw)
-    assert result.returncode == 0, result.stdout + result.stderr
-    return workdir, raw, config
+def study(small_study):
+    """The small study run to completion once (conftest); tests dry-run edits against it."""
+    return small_study
 
 
 def test_the_study_writes_every_mixture_with_provenance(study):

@@ -25,7 +25,6 @@ from xlt.config import (
     analysis_spec,
     eval_languages,
     figure_names,
-    generation_gpus,
     mixture_names,
     mixture_spec,
     model_training,
@@ -34,6 +33,12 @@ from xlt.config import (
     validate_config,
 )
 from xlt.io import canonical_json
+from xlt.resources import (
+    generation_resources,
+    train_gpus,
+    train_resources,
+    train_strategy,
+)
 
 try:
     STUDY = validate_config(
@@ -158,9 +163,30 @@ def get_generation_settings(wildcards):
     return canonical_json({key: generation[key] for key in keep})
 
 
-def get_generation_gpus(wildcards):
-    """GPUs of a generation job (vLLM tensor parallelism): 0 for embedded models, which run on the CPU."""
-    return generation_gpus(STUDY, wildcards.model)
+def train_resource(name):
+    """One resource of a training job (GPUs, memory, runtime, placement), from the model's size and the
+    mixture's size; memory and runtime grow with the attempt."""
+
+    def resource(wildcards, attempt):
+        return train_resources(
+            STUDY, wildcards.model, wildcards.family, int(wildcards.n), attempt
+        )[name]
+
+    return resource
+
+
+def get_train_launch(wildcards):
+    """Processes and strategy of a training job: one process, or accelerate with DDP or FSDP over its GPUs."""
+    return f"--processes {train_gpus(STUDY, wildcards.model)} --strategy {train_strategy(STUDY, wildcards.model)}"
+
+
+def generation_resource(name):
+    """One resource of a generation job, from the model's size and the evaluation set."""
+
+    def resource(wildcards, attempt):
+        return generation_resources(STUDY, wildcards.model, attempt)[name]
+
+    return resource
 
 
 def get_score_spec(wildcards):

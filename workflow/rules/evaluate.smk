@@ -34,9 +34,12 @@ rule generate:
         "../../envs/generate.yaml"
     threads: 1
     resources:
-        mem_mb=8000,
-        runtime=60,
-        gpu=get_generation_gpus,
+        gpu=generation_resource("gpu"),
+        mem_mb=generation_resource("mem_mb"),
+        runtime=generation_resource("runtime"),
+        cpus_per_gpu=generation_resource("cpus_per_gpu"),
+        gpu_model=generation_resource("gpu_model"),
+        slurm_partition=generation_resource("slurm_partition"),
     params:
         settings=get_generation_settings,
     shell:

@@ -19,10 +19,16 @@ rule train:
         "../../envs/train.yaml"
     threads: 1
     resources:
-        mem_mb=8000,
-        runtime=120,
+        gpu=train_resource("gpu"),
+        mem_mb=train_resource("mem_mb"),
+        runtime=train_resource("runtime"),
+        cpus_per_gpu=train_resource("cpus_per_gpu"),
+        gpu_model=train_resource("gpu_model"),
+        slurm_partition=train_resource("slurm_partition"),
     params:
         spec=get_train_spec,
+        launch=get_train_launch,
     shell:
-        "python -m xlt.cli train --model {wildcards.model} --spec {params.spec:q} --train {input.train} "
+        "python -m xlt.launch {params.launch} train --model {wildcards.model} --spec {params.spec:q} "
+        "--train {input.train} "
         "--model-out {output.model} --seed {wildcards.seed} --threads {threads} > {log} 2>&1"

@@ -282,19 +282,6 @@ def runs(config: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
-def generation_gpus(config: dict[str, Any], model: str, gpu_memory_gb: float = 80.0) -> int:
-    """GPUs a model's generation job asks for: none for embedded (CPU) models, else enough for bf16 weights
-    plus ~30% for the KV cache, a power of two (vLLM's tensor parallelism splits attention heads evenly)."""
-    spec = config["models"][model]
-    if spec["source"] == "embedded":
-        return 0
-    needed = spec["params_m"] * 2 / 1000 * 1.3 / gpu_memory_gb
-    gpus = 1
-    while gpus < needed:
-        gpus *= 2
-    return gpus
-
-
 def model_training(config: dict[str, Any], model: str) -> dict[str, Any]:
     """The training settings of ``model``: top-level settings updated by the model's own overrides."""
     return {**config["training"], **config["models"][model].get("training", {})}

@@ -175,12 +175,19 @@ def train_run(model_key: str, model_spec: dict[str, Any], base_path: str, settin
     last = get_last_checkpoint(str(checkpoints_dir)) if checkpoints_dir.is_dir() else None
     trainer.train(resume_from_checkpoint=last)
     log = training_log(trainer.state.log_history)
-    final = trainer.model.merge_and_unload() if peft_config is not None else trainer.model
+    main_process = trainer.is_world_process_zero()  # under accelerate launch, one process writes
     model_dir = run_dir / "model"
     tmp_dir = run_dir / ".model.tmp"
-    shutil.rmtree(tmp_dir, ignore_errors=True)
-    final.save_pretrained(tmp_dir, safe_serialization=True)
-    tokenizer.save_pretrained(tmp_dir)
+    if main_process:
+        shutil.rmtree(tmp_dir, ignore_errors=True)
+    if peft_config is not None:
+        if main_process:
+            trainer.model.merge_and_unload().save_pretrained(tmp_dir, safe_serialization=True)
+            tokenizer.save_pretrained(tmp_dir)
+    else:
+        trainer.save_model(str(tmp_dir))  # every process: FSDP gathers the shards; the main one writes
+    if not main_process:
+        return {"steps": trainer.state.global_step, "main_process": False}
     shutil.rmtree(model_dir, ignore_errors=True)
     tmp_dir.rename(model_dir)  # the model appears whole or not at all
     checkpoints = checkpoint_table(checkpoints_dir, log)
@@ -197,6 +204,7 @@ def train_run(model_key: str, model_spec: dict[str, Any], base_path: str, settin
         "best_checkpoint": best, "best_eval_loss": trainer.state.best_metric,
         "checkpoints": checkpoints, "train_examples": len(train), "validation_examples": len(validation),
         "tokens_per_s": tokens_per_s, "gradient_accumulation_steps": args.gradient_accumulation_steps,
+        "processes": world_size,
     }
     write_parquet(log, run_dir / "training_log.parquet")
     write_json(summary, run_dir / "training.json")
@@ -227,6 +235,8 @@ def main(argv: list[str] | None = None) -> int:
     mixture_dir, run_dir = Path(args.train).parent, Path(args.model_out).parent
     summary = train_run(args.model, spec["model"], spec["base"], spec["training"], mixture_dir, run_dir, args.seed,
                         world_size)
+    if summary.get("main_process") is False:
+        return 0
     print(f"{args.model} on {mixture_dir}: {summary['steps']} steps, best eval loss "
           f"{summary['best_eval_loss']:.4f} at {summary['best_checkpoint']}"
           + (f", {summary['tokens_per_s']:.0f} tokens/s" if summary["tokens_per_s"] else ""))

@@ -1,0 +1,82 @@
+"""The workflow on a real single-node SLURM cluster (Debian slurm-wlm, started by tests/slurm/cluster.sh):
+part of the small study is rerun through the SLURM executor plugin with the project's profile, and its
+results must equal those of the local run."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+
+import polars as pl
+import pytest
+
+from conftest import ROOT
+
+pytestmark = pytest.mark.slow
+
+CLUSTER = ROOT / "tests" / "slurm" / "cluster.sh"
+RERUN = ["st_summarization-n20/seed0", "mt-n10/seed0"]  # the cheapest training runs
+
+
+@pytest.fixture(scope="module")
+def slurm_cluster(tmp_path_factory):
+    if os.geteuid() != 0:
+        pytest.skip("a test SLURM cluster needs root (CI runs as root)")
+    state = tmp_path_factory.mktemp("slurm")
+    started = subprocess.run(["bash", str(CLUSTER), "start", str(state)], capture_output=True, text=True,
+                             timeout=900)
+    assert started.returncode == 0, started.stdout + started.stderr
+    yield state
+    subprocess.run(["bash", str(CLUSTER), "stop", str(state)], capture_output=True, timeout=120)
+
+
+def run_with_sigint_timeout(command: list[str], cwd, timeout: int) -> tuple[int, str]:
+    """Run ``command``; past ``timeout`` send SIGINT (Snakemake then cancels its SLURM jobs), then kill."""
+    env = {**os.environ, "PATH": os.pathsep.join(p for p in os.environ["PATH"].split(os.pathsep)
+                                                 if p != os.path.dirname(sys.executable))}
+    process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                               env=env)
+    try:
+        output, _ = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.send_signal(signal.SIGINT)
+        try:
+            output, _ = process.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            output, _ = process.communicate()
+        return -1, output
+    return process.returncode, output
+
+
+def test_the_study_runs_on_slurm_and_equals_the_local_run(small_study, slurm_cluster, tmp_path):
+    local, _, _ = small_study
+    workdir = tmp_path / "slurm-study"
+    shutil.copytree(local, workdir, symlinks=True)
+    for run in RERUN:
+        shutil.rmtree(workdir / "results/runs/tiny_1m" / run)
+    for aggregate in ("results/tables", "results/figures"):
+        shutil.rmtree(workdir / aggregate)
+    (workdir / "results/report.html").unlink()
+    command = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "-d", str(workdir),
+               "--configfile", str(workdir / "config.yaml"), "--workflow-profile", str(ROOT / "profiles/slurm"),
+               "--jobs", "4", "--slurm-status-command", "squeue", "--slurm-no-account",
+               "--slurm-init-seconds-before-status-checks", "5",
+               "--set-resources", "score:gpu=1"]  # the fake GPUs: GPU requests must schedule too
+    code, output = run_with_sigint_timeout(command, workdir, timeout=1500)
+    print(output[-6000:])  # the CI log shows the SLURM job ids
+    assert code == 0, output[-4000:]
+    slurm_ids = re.findall(r"submitted with SLURM jobid (\d+)", output) or re.findall(r"SLURM jobid (\d+)", output)
+    # 2 trainings, 2 generations, 6 scores, and the analysis jobs, each its own SLURM job
+    assert len(set(slurm_ids)) >= 10 + 5, output[-3000:]
+    assert any((workdir / "results/logs/slurm").rglob("*.log"))
+    for name in ("results.parquet", "run_summary.parquet"):
+        assert pl.read_parquet(workdir / "results/tables" / name).equals(pl.read_parquet(local / "results/tables" / name)), name
+    for run in RERUN:
+        for task in ("math", "summarization", "instruction_following"):
+            scores = f"results/runs/tiny_1m/{run}/scores/{task}.parquet"
+            assert pl.read_parquet(workdir / scores).equals(pl.read_parquet(local / scores)), scores

@@ -1,0 +1,112 @@
+"""Cluster resources of each job, computed from the model's size and the study config (``cluster:`` settings).
+
+GPUs: enough memory for the job's state, rounded up to a power of two (FSDP shards and vLLM's tensor
+parallelism split evenly). Runtime: the job's FLOPs (6 x params x tokens to train, 2 x params x tokens to
+generate) at an assumed utilisation of the GPU's peak (or a CPU rate for the embedded models), times a safety
+margin, plus start-up. Memory and runtime grow with the attempt, so a job that ran out of either is
+resubmitted with more (``retries`` in the profile).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+# bytes per parameter held on GPUs while training: bf16 weights and gradients, fp32 master weights and two
+# AdamW moments (2 + 2 + 4 + 4 + 4); LoRA keeps frozen bf16 weights plus small adapters.
+TRAIN_BYTES_PER_PARAM = {"full": 16.0, "lora": 2.5}
+ACTIVATION_MARGIN = 1.25
+KV_CACHE_MARGIN = 1.3
+CPU_FLOPS = 1.0e10  # effective FLOP/s of one CPU thread on the embedded models (measured: ~0.23 s per step)
+
+
+def _power_of_two(needed: float) -> int:
+    return 1 << max(0, math.ceil(math.log2(max(needed, 1.0))))
+
+
+def on_gpu(config: dict[str, Any], model: str) -> bool:
+    """Embedded models run on the CPU; every other model on GPUs."""
+    return config["models"][model]["source"] != "embedded"
+
+
+def train_gpus(config: dict[str, Any], model: str) -> int:
+    if not on_gpu(config, model):
+        return 0
+    spec = config["models"][model]
+    gigabytes = spec["params_m"] * TRAIN_BYTES_PER_PARAM[spec.get("train_mode", "full")] / 1000
+    return _power_of_two(gigabytes * ACTIVATION_MARGIN / config["cluster"]["gpu_memory_gb"])
+
+
+def train_strategy(config: dict[str, Any], model: str) -> str:
+    """How a training job uses its GPUs: one process (single), or one per GPU through ``accelerate launch``:
+    FSDP for full fine-tuning (more than one GPU means the training state does not fit one), DDP for LoRA
+    (the frozen bf16 weights fit each GPU; adapters are merged after training)."""
+    if train_gpus(config, model) <= 1:
+        return "single"
+    return "ddp" if config["models"][model].get("train_mode") == "lora" else "fsdp"
+
+
+def generation_gpus(config: dict[str, Any], model: str) -> int:
+    """bf16 weights plus ~30% for the KV cache."""
+    if not on_gpu(config, model):
+        return 0
+    gigabytes = config["models"][model]["params_m"] * 2 / 1000
+    return _power_of_two(gigabytes * KV_CACHE_MARGIN / config["cluster"]["gpu_memory_gb"])
+
+
+def mixture_examples(config: dict[str, Any], family: str, n: int) -> int:
+    spec = config["mixtures"]["families"][family]
+    per_task = spec["english"] + n * len(spec["languages"])
+    return math.ceil(per_task * len(spec["tasks"]) * (1 + config["mixtures"]["validation_fraction"]))
+
+
+def _minutes(flops: float, gpus: int, cluster: dict[str, Any], startup: float) -> int:
+    rate = gpus * cluster["gpu_tflops"] * 1e12 * cluster["utilization"] if gpus else CPU_FLOPS
+    return math.ceil(startup + cluster["runtime_margin"] * flops / rate / 60)
+
+
+def _host_memory_mb(config: dict[str, Any], model: str) -> int:
+    """Room to load the bf16 weights on the host twice (loading, then sharding or converting), 8 GB at least."""
+    return max(8000, math.ceil(config["models"][model]["params_m"] * 2 * 2) + 4000)
+
+
+def scaled(value: int, attempt: int) -> int:
+    """A retried job gets more: x1, x1.5, x2, ... of the computed value."""
+    return math.ceil(value * (1 + 0.5 * (attempt - 1)))
+
+
+def cluster_fields(config: dict[str, Any], gpus: int) -> dict[str, Any]:
+    """SLURM placement of a job (the executor plugin's resource names); None leaves the profile's or the
+    cluster's default, and CPUs per GPU apply to GPU jobs only."""
+    cluster = config["cluster"]
+    return {"slurm_partition": cluster["gpu_partition"] if gpus else cluster["cpu_partition"],
+            "cpus_per_gpu": cluster["cpus_per_gpu"] if gpus else None,
+            "gpu_model": cluster["gpu_model"] if gpus else None}
+
+
+def train_resources(config: dict[str, Any], model: str, family: str, n: int, attempt: int = 1
+                    ) -> dict[str, Any]:
+    """GPUs, memory and runtime of one training job."""
+    from xlt.config import model_training
+
+    settings = model_training(config, model)
+    gpus = train_gpus(config, model)
+    tokens = mixture_examples(config, family, n) * settings["epochs"] * settings["max_length"] / 2
+    flops = 6 * config["models"][model]["params_m"] * 1e6 * tokens
+    return {"gpu": gpus, "mem_mb": scaled(_host_memory_mb(config, model), attempt),
+            "runtime": scaled(_minutes(flops, gpus, config["cluster"], startup=15), attempt),
+            **cluster_fields(config, gpus)}
+
+
+def generation_resources(config: dict[str, Any], model: str, attempt: int = 1) -> dict[str, Any]:
+    """GPUs, memory and runtime of one run's generation job (every task and language)."""
+    from xlt.config import eval_languages
+
+    gpus = generation_gpus(config, model)
+    generation = config["generation"]
+    prompts = len(config["tasks"]) * len(eval_languages(config)) * generation["test_items_per_language"]
+    prompt_tokens = 512 * (1 + generation["math_shots"])  # an upper bound per prompt
+    flops = 2 * config["models"][model]["params_m"] * 1e6 * prompts * (prompt_tokens + generation["max_new_tokens"])
+    return {"gpu": gpus, "mem_mb": scaled(_host_memory_mb(config, model), attempt),
+            "runtime": scaled(_minutes(flops, gpus, config["cluster"], startup=10), attempt),
+            **cluster_fields(config, gpus)}
