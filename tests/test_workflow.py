@@ -261,3 +261,13 @@ def test_the_workflow_is_lint_clean_and_formatted(study):
     snakefiles = [str(ROOT / "Snakefile"), *map(str, sorted((ROOT / "workflow" / "rules").glob("*.smk")))]
     formatted = subprocess.run([sys.executable, "-m", "snakefmt", "--check", *snakefiles], capture_output=True, text=True)
     assert formatted.returncode == 0, formatted.stderr
+
+
+def test_the_papers_full_grid_plans_its_152_runs(tmp_path):
+    """studies/paper.yaml: 72 single-task + 48 script-mix + 32 multi-task runs, each evaluated with its base."""
+    from collections import Counter
+
+    raw = __import__("yaml").safe_load((ROOT / "studies" / "paper.yaml").read_text())
+    counts = Counter(job.split("[")[0] for job in planned_jobs(tmp_path, raw))
+    assert (counts["train"], counts["mixture"], counts["generate"], counts["score"]) == (152, 88, 155, 465)
+    assert "tokenizer" not in counts and "base_model" not in counts  # hub models: nothing to build

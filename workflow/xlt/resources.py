@@ -34,7 +34,9 @@ def train_gpus(config: dict[str, Any], model: str) -> int:
         return 0
     spec = config["models"][model]
     gigabytes = spec["params_m"] * TRAIN_BYTES_PER_PARAM[spec.get("train_mode", "full")] / 1000
-    return _power_of_two(gigabytes * ACTIVATION_MARGIN / config["cluster"]["gpu_memory_gb"])
+    # one node at most (the launcher is single-node); beyond, FSDP relies on resharding and checkpointing
+    return min(_power_of_two(gigabytes * ACTIVATION_MARGIN / config["cluster"]["gpu_memory_gb"]),
+               config["cluster"]["gpus_per_node"])
 
 
 def train_strategy(config: dict[str, Any], model: str) -> str:
@@ -51,7 +53,8 @@ def generation_gpus(config: dict[str, Any], model: str) -> int:
     if not on_gpu(config, model):
         return 0
     gigabytes = config["models"][model]["params_m"] * 2 / 1000
-    return _power_of_two(gigabytes * KV_CACHE_MARGIN / config["cluster"]["gpu_memory_gb"])
+    return min(_power_of_two(gigabytes * KV_CACHE_MARGIN / config["cluster"]["gpu_memory_gb"]),
+               config["cluster"]["gpus_per_node"])
 
 
 def mixture_examples(config: dict[str, Any], family: str, n: int) -> int:
