@@ -73,7 +73,9 @@ def test_the_study_runs_on_slurm_and_equals_the_local_run(small_study, slurm_clu
     slurm_ids = re.findall(r"submitted with SLURM jobid (\d+)", output) or re.findall(r"SLURM jobid (\d+)", output)
     # 2 trainings, 2 generations, 6 scores, and the analysis jobs, each its own SLURM job
     assert len(set(slurm_ids)) >= 10 + 5, output[-3000:]
-    assert any((workdir / "results/logs/slurm").rglob("*.log"))
+    # one SLURM log folder per rule and job (the plugin deletes the logs of successful jobs)
+    assert {path.name for path in (workdir / "results/logs/slurm").iterdir()} >= {"rule_train", "rule_generate",
+                                                                                 "rule_score", "rule_figure"}
     for name in ("results.parquet", "run_summary.parquet"):
         assert pl.read_parquet(workdir / "results/tables" / name).equals(pl.read_parquet(local / "results/tables" / name)), name
     for run in RERUN:

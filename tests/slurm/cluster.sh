@@ -15,8 +15,11 @@ stop() {
   for daemon in slurmd slurmctld munged; do
     pid_file="$state/$daemon.pid"
     if [ -f "$pid_file" ]; then
-      kill "$(cat "$pid_file")" 2>/dev/null || true
-      for _ in $(seq 50); do kill -0 "$(cat "$pid_file")" 2>/dev/null || break; sleep 0.1; done
+      pid=$(cat "$pid_file" 2>/dev/null || true)
+      if [ -n "$pid" ]; then
+        kill "$pid" 2>/dev/null || true
+        for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+      fi
       rm -f "$pid_file"
     fi
   done
@@ -75,6 +78,10 @@ Name=gpu File=$state/gpu[0-1]
 EOF
 
 stop  # leftovers of an earlier start with the same state dir
+if pgrep -x slurmctld >/dev/null || pgrep -x slurmd >/dev/null; then
+  echo "cluster.sh: a slurmctld or slurmd is already running (another state dir?); stop it first" >&2
+  exit 1
+fi
 munged --force --pid-file="$state/munged.pid" --socket=/run/munge/munge.socket.2 \
   --log-file="$state/log/munged.log" --seed-file="$state/munge/munged.seed"
 slurmctld -i -f "$conf"

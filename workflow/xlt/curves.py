@@ -8,8 +8,8 @@ as a function of n (items per non-English language) is fitted with a saturating 
 and summarised by ``n_plateau``: the n at which the fitted curve has closed ``plateau_fraction`` (default 95%)
 of the change from n = 0 to its plateau, ``scale * ln(1 / (1 - fraction))``. Its interval comes from refitting
 on every paired bootstrap resample of the test items (``xlt.bootstrap``). A curve needs at least 3 distinct n.
-``status``: ok (n_plateau inside the n grid); beyond_grid (extrapolated past the largest n: measure larger n
-before trusting it); flat (the fitted change is under 0.01, no n_plateau); fit_failed.
+``status``: ok (n_plateau inside the n grid); beyond_grid (extrapolated past the largest n, no interval: measure
+larger n before trusting it); flat (the fitted change is under 0.01, no n_plateau); fit_failed.
 """
 
 from __future__ import annotations
@@ -88,8 +88,11 @@ def fit_group(n: np.ndarray, score: np.ndarray, resampled: np.ndarray, fraction:
     if abs(plateau - start) < FLAT:
         return {**row, "status": "flat"}
     n_plateau = n_at_fraction(scale, fraction)
+    if n_plateau > n.max():  # an extrapolation: the grid does not show the plateau, its interval means nothing
+        return {**row, "plateau_ci_low": None, "plateau_ci_high": None, "n_plateau": n_plateau,
+                "status": "beyond_grid"}
     return {**row, "n_plateau": n_plateau, "n_plateau_ci_low": low[1], "n_plateau_ci_high": high[1],
-            "status": "ok" if n_plateau <= n.max() else "beyond_grid"}
+            "status": "ok"}
 
 
 def efficiency_table(examples: pl.DataFrame, study: dict[str, Any]) -> pl.DataFrame:
