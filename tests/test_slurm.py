@@ -53,7 +53,7 @@ def run_with_sigint_timeout(command: list[str], cwd, timeout: int) -> tuple[int,
     return process.returncode, output
 
 
-def test_the_study_runs_on_slurm_and_equals_the_local_run(small_study, slurm_cluster, tmp_path):
+def test_the_study_runs_on_slurm_and_equals_the_local_run(small_study, slurm_cluster, tmp_path, capsys):
     local, _, _ = small_study
     workdir = tmp_path / "slurm-study"
     shutil.copytree(local, workdir, symlinks=True)
@@ -65,20 +65,28 @@ def test_the_study_runs_on_slurm_and_equals_the_local_run(small_study, slurm_clu
     command = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "-d", str(workdir),
                "--configfile", str(workdir / "config.yaml"), "--workflow-profile", str(ROOT / "profiles/slurm"),
                "--jobs", "4", "--slurm-status-command", "squeue", "--slurm-no-account",
-               "--slurm-init-seconds-before-status-checks", "5",
+               "--slurm-init-seconds-before-status-checks", "5", "--slurm-keep-successful-logs",
                "--set-resources", "score:gpu=1"]  # the fake GPUs: GPU requests must schedule too
     code, output = run_with_sigint_timeout(command, workdir, timeout=1500)
-    print(output[-6000:])  # the CI log shows the SLURM job ids
     assert code == 0, output[-4000:]
     slurm_ids = re.findall(r"submitted with SLURM jobid (\d+)", output) or re.findall(r"SLURM jobid (\d+)", output)
     # 2 trainings, 2 generations, 6 scores, and the analysis jobs, each its own SLURM job
     assert len(set(slurm_ids)) >= 10 + 5, output[-3000:]
-    # one SLURM log folder per rule and job (the plugin deletes the logs of successful jobs)
-    assert {path.name for path in (workdir / "results/logs/slurm").iterdir()} >= {"rule_train", "rule_generate",
-                                                                                 "rule_score", "rule_figure"}
+    # one SLURM log per job, named by its SLURM job id, under the profile's slurm-logdir
+    logs = {path.stem for path in (workdir / "results/logs/slurm").rglob("*.log")}
+    assert set(slurm_ids) <= logs
+    logdir = workdir / "results/logs/slurm"
+    assert {path.relative_to(logdir).parts[0] for path in logdir.rglob("*.log")} >= {
+        "rule_train", "rule_generate", "rule_score", "rule_figure", "rule_report"}
     for name in ("results.parquet", "run_summary.parquet"):
         assert pl.read_parquet(workdir / "results/tables" / name).equals(pl.read_parquet(local / "results/tables" / name)), name
     for run in RERUN:
         for task in ("math", "summarization", "instruction_following"):
             scores = f"results/runs/tiny_1m/{run}/scores/{task}.parquet"
             assert pl.read_parquet(workdir / scores).equals(pl.read_parquet(local / scores)), scores
+    done = re.findall(r"\d+ of \d+ steps \(100%\) done", output)
+    with capsys.disabled():  # the CI log shows what ran on SLURM and the comparison
+        print(f"\nSLURM executor: {len(set(slurm_ids))} jobs (SLURM job ids {', '.join(sorted(set(slurm_ids), key=int))})"
+              f"; {done[-1] if done else 'no completion line'}")
+        print("equal to the local run: results.parquet, run_summary.parquet and the scores of "
+              + ", ".join(RERUN))
