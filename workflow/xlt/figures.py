@@ -110,6 +110,13 @@ def n_axis(ax: plt.Axes, grid: list[int]) -> None:
     ax.grid(alpha=0.3)
 
 
+def model_handles(rows: list[dict[str, Any]], colors: dict[str, Any], study: dict[str, Any]) -> list[Line2D]:
+    """Legend entries (colour = model) for the models drawn; series are named ``"{model} {what}"``."""
+    drawn = {row["series"].rsplit(" ", 1)[0] for row in rows}
+    return [Line2D([], [], color=colors[model], marker="o", label=model_label(model, study)) for model in colors
+            if model in drawn]
+
+
 def draw(ax: plt.Axes, points: pl.DataFrame, panel: str, series: str, rows: list[dict[str, Any]],
          **style: Any) -> None:
     """One line with its bootstrap band; records its points in ``rows``."""
@@ -195,9 +202,7 @@ def scores_by_n_figure(summary: pl.DataFrame, study: dict[str, Any], setting: st
         n_axis(ax, sorted({n for f in trained_by for n in study["families"][f]["n"]}))
         ax.set_ylabel(study["tasks"][task]["metric"])
         ax.set_title(task_title(task, study))
-    present = {row["series"].rsplit(" ", 1)[0] for row in rows}
-    handles = [Line2D([], [], color=colors[m], marker="o", label=model_label(m, study)) for m in colors
-               if m in present]
+    handles = model_handles(rows, colors, study)
     handles += [Line2D([], [], color="black", linestyle=GROUP_STYLE[g], label=f"{g} languages")
                 for g in ("seen", "unseen")]
     missing = missing_runs(summary, study, families, tasks)
@@ -263,9 +268,7 @@ def gap_figure(summary: pl.DataFrame, study: dict[str, Any]) -> Plot:
                            for n in study["families"][f]["n"]}))
         ax.set_ylabel("seen - unseen average")
         ax.set_title(task_title(task, study))
-    present = {row["series"].rsplit(" ", 1)[0] for row in rows}
-    handles = [Line2D([], [], color=colors[m], marker="o", label=model_label(m, study)) for m in colors
-               if m in present]
+    handles = model_handles(rows, colors, study)
     handles += [Line2D([], [], color="black", linestyle=style, label=setting.replace("_", "-"))
                 for setting, style in settings.items() if families_in(study, setting)]
     missing = missing_runs(summary, study, families, tasks)
@@ -299,9 +302,7 @@ def efficiency_figure(summary: pl.DataFrame, study: dict[str, Any], curves: pl.D
         n_axis(ax, study["families"][family]["n"])
         ax.set_ylabel(study["tasks"][task]["metric"])
         ax.set_title(panel)
-    present = {row["series"].rsplit(" ", 1)[0] for row in rows}
-    handles = [Line2D([], [], color=colors[m], marker="o", label=model_label(m, study)) for m in colors
-               if m in present]
+    handles = model_handles(rows, colors, study)
     handles += [Line2D([], [], color="black", linestyle=style, label=group) for group, style in GROUP_STYLE.items()]
     fraction = round(study["analysis"]["plateau_fraction"] * 100)
     missing = missing_runs(summary, study, list(fitted["family"].unique()), list(fitted["task"].unique()))

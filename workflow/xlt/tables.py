@@ -76,12 +76,18 @@ def language_columns(study: dict[str, Any]) -> pl.DataFrame:
     })
 
 
-def results_table(examples: pl.DataFrame, study: dict[str, Any]) -> pl.DataFrame:
-    """The tidy results table: one row per model x run x task x metric x language with the mean score, its
-    bootstrap interval over test items, the number of items, the language's groups and the scores file."""
+def cell_bootstrap(examples: pl.DataFrame, study: dict[str, Any]) -> tuple[pl.DataFrame, np.ndarray]:
+    """Mean and item-resample means of every model x run x task x metric x language cell (``xlt.bootstrap``)."""
     settings = study["analysis"]
-    cells, replicates = bootstrap.cell_means(examples, CELL_KEYS, settings["bootstrap_samples"], settings["seed"])
-    low, high = bootstrap.interval(replicates, settings["confidence"])
+    return bootstrap.cell_means(examples, CELL_KEYS, settings["bootstrap_samples"], settings["seed"])
+
+
+def results_table(examples: pl.DataFrame, cells: pl.DataFrame, replicates: np.ndarray, study: dict[str, Any]
+                  ) -> pl.DataFrame:
+    """The tidy results table: one row per model x run x task x metric x language with the mean score, its
+    bootstrap interval over test items, the number of items, the language's groups and the scores file.
+    ``cells, replicates``: ``cell_bootstrap(examples, study)``."""
+    low, high = bootstrap.interval(replicates, study["analysis"]["confidence"])
     files = examples.group_by(CELL_KEYS).agg(pl.col("scores_file").first())
     params = pl.DataFrame({"model": list(study["models"]),
                            "params_m": [spec["params_m"] for spec in study["models"].values()]})
@@ -95,12 +101,11 @@ def results_table(examples: pl.DataFrame, study: dict[str, Any]) -> pl.DataFrame
             .sort(CELL_KEYS))
 
 
-def run_summary(examples: pl.DataFrame, study: dict[str, Any]) -> pl.DataFrame:
+def run_summary(examples: pl.DataFrame, cells: pl.DataFrame, replicates: np.ndarray, study: dict[str, Any]
+                ) -> pl.DataFrame:
     """Per run x task x metric: every language-group average, Perf. to EN (non-English average over English)
     and the seen-minus-unseen gap, each with a paired bootstrap interval (the same item resamples for all
-    languages, so group averages and ratios keep their pairing)."""
-    settings = study["analysis"]
-    cells, replicates = bootstrap.cell_means(examples, CELL_KEYS, settings["bootstrap_samples"], settings["seed"])
+    languages, so group averages and ratios keep their pairing). ``cells, replicates``: ``cell_bootstrap``."""
     cells = cells.with_row_index("cell")
     groups = language_groups(study)
     rows, quantities = [], []
@@ -122,7 +127,7 @@ def run_summary(examples: pl.DataFrame, study: dict[str, Any]) -> pl.DataFrame:
         for name, (value, resampled) in means.items():
             rows.append((*key, name, value))
             quantities.append(resampled)
-    low, high = bootstrap.interval(np.stack(quantities), settings["confidence"])
+    low, high = bootstrap.interval(np.stack(quantities), study["analysis"]["confidence"])
     schema = {**dict(zip(RUN_KEYS, examples.select(RUN_KEYS).schema.values())), "task": pl.String,
               "metric": pl.String, "quantity": pl.String, "value": pl.Float64}
     summary = pl.DataFrame(rows, schema=schema, orient="row").with_columns(
@@ -232,7 +237,9 @@ def main(argv: list[str] | None = None) -> int:
     study = json.loads(args.study)
     if args.command == "results":
         examples = collect_scores(args.scores, study)
-        tidy, summary = results_table(examples, study), run_summary(examples, study)
+        cells, replicates = cell_bootstrap(examples, study)  # once: both tables use the same resamples
+        tidy = results_table(examples, cells, replicates, study)
+        summary = run_summary(examples, cells, replicates, study)
         write_parquet(examples, args.examples)
         for frame, path in ((tidy, args.results), (summary, args.summary)):
             write_parquet(frame, path)
