@@ -197,3 +197,57 @@ def test_cluster_resources_follow_model_size_and_grow_with_the_attempt(raw):
     assert (cpu["slurm_partition"], cpu["gpu_model"], cpu["cpus_per_gpu"]) == (None, None, None)
     retried = train_resources(config, "llama_8b", "st_math", 0, attempt=3)
     assert retried["mem_mb"] == 2 * small["mem_mb"] and retried["runtime"] == 2 * small["runtime"]
+
+HUB_TEST = {"adapter": "mgsm", "dataset": "juletxara/mgsm", "revision": "refs/convert/parquet"}
+HUB_DATA = {"source": "hub", "splits": {"train": {**HUB_TEST, "split": "train"}, "validation": {"from_train": 5},
+                                        "test": HUB_TEST}}
+BAD_HUB_CONFIGS = [
+    ("hub data without splits", "tasks.math.data", {"source": "hub"}, "tasks.math.data.splits: required for source hub"),
+    ("synthetic sizes on hub data", "tasks.math.data", {**HUB_DATA, "items": {"train": 1, "validation": 1, "test": 1}},
+     "tasks.math.data.items: only for source synthetic"),
+    ("unpinned hub dataset", "tasks.math.data.splits.test", {"adapter": "mgsm", "dataset": "juletxara/mgsm"},
+     "tasks.math.data.splits.test.revision: required for the hub dataset 'juletxara/mgsm'"),
+    ("an adapter of another task kind", "tasks.math.data.splits.test", {**HUB_TEST, "adapter": "xlsum"},
+     "tasks.math.data.splits.test.adapter: 'xlsum' reads summarization data, not math"),
+    ("unknown adapter", "tasks.math.data.splits.test", {**HUB_TEST, "adapter": "gsm8k"},
+     "tasks.math.data.splits.test.adapter: 'gsm8k' is not one of"),
+    ("translation without an MT model", "tasks.math.translate", [{"split": "test", "languages": ["ar"]}],
+     "tasks.math.translate[0]: translating needs an MT model"),
+    ("translating a split the task lacks", "tasks.math.translate", [{"split": "exemplars", "languages": ["ar"]}],
+     "tasks.math.translate[0].split: 'exemplars' is not a split of tasks.math.data.splits"),
+    ("translating into a non-study language", "tasks.math.translate", [{"split": "test", "languages": ["de"]}],
+     "tasks.math.translate[0].languages[0]: 'de' is not a study language"),
+    ("judge metric without a judge", "tasks.instruction_following.metrics", ["judge_rating"],
+     "tasks.instruction_following.metrics[0]: judge_rating needs a judge"),
+]
+
+
+@pytest.mark.parametrize("what, path, value, message", BAD_HUB_CONFIGS, ids=[c[0] for c in BAD_HUB_CONFIGS])
+def test_bad_hub_data_config_names_the_key(raw, what, path, value, message):
+    raw["tasks"]["math"]["data"] = copy.deepcopy(HUB_DATA)
+    with pytest.raises(ConfigError) as error:
+        validate_config(edit(raw, path, value))
+    assert message in str(error.value)
+
+
+def test_generator_models_and_judge_backends_are_checked(raw):
+    raw["translation"] = {"model": {"source": "hub", "path": "CohereLabs/aya-23-35B"}}
+    raw["judge"] = {"backend": "openai", "base_url": "http://127.0.0.1:8000/v1"}
+    with pytest.raises(ConfigError) as error:
+        validate_config(raw)
+    problems = error.value.problems
+    assert "translation.model.params_m: required for a hub model (its GPUs and memory on a cluster)" in problems
+    assert "judge.model_name: required for the openai backend" in problems
+    raw["judge"] = {"backend": "vllm"}
+    with pytest.raises(ConfigError, match="judge.model: required for the vllm backend"):
+        validate_config(raw)
+
+
+def test_hub_defaults_translation_system_and_the_paper_study():
+    config = load_config(ROOT / "studies" / "paper.yaml")
+    assert config["translation"]["name"] == "aya-23-35b"
+    assert config["tasks"]["math"]["translate"][0] == {"split": "test", "languages": ["ar", "ko", "pt"], "from": "en"}
+    assert config["judge"]["api_key_env"] == "OPENAI_API_KEY"  # the variable's name, never a key
+    raw = yaml.safe_load((ROOT / "studies" / "paper.yaml").read_text())
+    del raw["translation"]["name"]
+    assert validate_config(raw)["translation"]["name"] == "aya-23-35B"  # the model path's last part

@@ -45,8 +45,21 @@ def test_math_prompts_carry_k_exemplars_in_the_target_language(math_splits):
 
 def test_too_few_test_items_is_a_clear_error(math_splits):
     test, train = math_splits
-    with pytest.raises(ValueError, match=r"task math: 31 test items per language asked \(generation.test_items_per_language\), only 30"):
+    with pytest.raises(ValueError, match=r"task math: 31 test items per language asked \(generation.test_items_per_language\), en has 30"):
         evaluation_prompts(test, train, LANGUAGES, 31, shots=0)
+    with pytest.raises(ValueError, match=r"task math: 2 exemplars asked in es \(generation.math_shots\), the exemplars have 0"):
+        evaluation_prompts(test, train.filter(pl.col("lang") != "es"), LANGUAGES, 3, shots=2)
+
+
+def test_a_non_parallel_test_set_is_sampled_per_language(math_splits):
+    """XLSum-like data: each language has its own items (no shared source_id), so each gets its own sample."""
+    test, train = math_splits
+    own_items = test.with_columns(source_id=pl.concat_str(["lang", "source_id"], separator="."))
+    own_items = own_items.with_columns(id=pl.concat_str(["task", "source_id", "lang"], separator=":"))
+    prompts = evaluation_prompts(own_items, train, LANGUAGES, 7, shots=0)
+    assert dict(prompts.group_by("lang").len().iter_rows()) == {lang: 7 for lang in LANGUAGES}
+    assert prompts["source_id"].n_unique() == 7 * len(LANGUAGES)
+    assert prompts.equals(evaluation_prompts(own_items, train, LANGUAGES, 7, shots=0))
 
 
 def generate_with(backend, model_dir, prompts_path, out_path):

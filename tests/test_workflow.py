@@ -268,6 +268,15 @@ def test_the_papers_full_grid_plans_its_152_runs(tmp_path):
     from collections import Counter
 
     raw = __import__("yaml").safe_load((ROOT / "studies" / "paper.yaml").read_text())
-    counts = Counter(job.split("[")[0] for job in planned_jobs(tmp_path, raw))
+    jobs = planned_jobs(tmp_path, raw)
+    counts = Counter(job.split("[")[0] for job in jobs)
     assert (counts["train"], counts["mixture"], counts["generate"], counts["score"]) == (152, 88, 155, 465)
     assert "tokenizer" not in counts and "base_model" not in counts  # hub models: nothing to build
+    # the real data path: one adapter job and one assembly per task, the paper's translations, and the judge
+    # only where a task is rated by it (instruction following: one judge job per generation job)
+    assert (counts["hub_dataset"], counts["dataset"], counts["judge"]) == (3, 3, 155)
+    translations = sorted(job.removeprefix("translate[") for job in jobs if job.startswith("translate["))
+    expected = [f"task=math, split={split}, lang={lang}]" for split in ("exemplars", "test") for lang in ("ar", "ko", "pt")]
+    expected += [f"task=instruction_following, split={split}, lang={lang}]" for split in ("train", "validation")
+                 for lang in ("es", "fr", "ja", "zh")]
+    assert translations == sorted(expected)

@@ -151,7 +151,7 @@ rule report:
         mem_mb=2000,
         runtime=10,
     params:
-        config=canonical_json(STUDY),
+        config=get_study_config,
         study=get_analysis_spec,
     shell:
         "python -m xlt.cli report --config {params.config:q} --study {params.study:q} "

@@ -35,6 +35,7 @@ from xlt.config import (
 from xlt.io import canonical_json
 from xlt.resources import (
     generation_resources,
+    helper_model_resources,
     train_gpus,
     train_resources,
     train_strategy,
@@ -49,17 +50,42 @@ except ConfigError as error:
     raise WorkflowError(str(error)) from None
 
 # A local model that is not there fails now, not when its first training job starts.
-for _model, _spec in STUDY["models"].items():
+_LOCAL_MODELS = {f"models.{name}.path": spec for name, spec in STUDY["models"].items()}
+_LOCAL_MODELS.update(
+    {
+        f"{section}.model.path": STUDY[section]["model"]
+        for section in ("translation", "judge")
+        if "model" in STUDY.get(section, {})
+    }
+)
+for _where, _spec in _LOCAL_MODELS.items():
     if _spec["source"] == "local" and not os.path.isfile(
         os.path.join(_spec["path"], "config.json")
     ):
         raise WorkflowError(
-            f"models.{_model}.path: {_spec['path']!r} is not a model directory (no config.json there)"
+            f"{_where}: {_spec['path']!r} is not a model directory (no config.json there)"
         )
+
+SYNTHETIC_TASKS = [
+    task
+    for task, spec in STUDY["tasks"].items()
+    if spec["data"]["source"] == "synthetic"
+]
+HUB_TASKS = [
+    task for task, spec in STUDY["tasks"].items() if spec["data"]["source"] == "hub"
+]
+HUB_SPLITS = ("train", "validation", "test", "exemplars")
+
+
+def one_of(names):
+    """A wildcard pattern matching exactly these names (nothing, when there are none)."""
+    return "|".join(names) or "(?!)"
 
 
 wildcard_constraints:
     task="|".join(STUDY["tasks"]),
+    split="|".join(HUB_SPLITS),
+    lang="[a-z]{2}",
     family="|".join(STUDY["mixtures"]["families"]),
     model="|".join(STUDY["models"]),
     n=r"\d+",
@@ -67,6 +93,93 @@ wildcard_constraints:
     run=rf"{paths.BASE_RUN}|({'|'.join(STUDY['mixtures']['families'])})-n\d+/seed\d+",
     setting="single_task|multi_task|script_mix",
     figure="|".join(figure_names(STUDY)),
+
+
+def get_hub_spec(wildcards):
+    """A hub task's sources (adapters, dataset ids, revisions, sample sizes), as canonical JSON."""
+    task = STUDY["tasks"][wildcards.task]
+    spec = {key: value for key, value in task["data"].items() if key != "source"}
+    return canonical_json({"kind": task["kind"], **spec})
+
+
+def translations_of(task):
+    """(split, language, entry) of every translation a task asks for."""
+    return [
+        (entry["split"], lang, entry)
+        for entry in STUDY["tasks"][task]["translate"]
+        for lang in entry["languages"]
+    ]
+
+
+def generator_model_input(section):
+    """A local MT or judge model directory as a job input; nothing for a hub id or an endpoint."""
+    model = STUDY.get(section, {}).get("model")
+    return [model["path"]] if model and model["source"] == "local" else []
+
+
+def generator_model_arg(section):
+    model = STUDY.get(section, {}).get("model")
+    return f"--model-dir {model['path']}" if model else ""
+
+
+def translation_entry(wildcards):
+    for split, lang, entry in translations_of(wildcards.task):
+        if (split, lang) == (wildcards.split, wildcards.lang):
+            return entry
+    raise WorkflowError(
+        f"no tasks.{wildcards.task}.translate entry for split {wildcards.split}, language {wildcards.lang}"
+    )
+
+
+def get_translation_spec(wildcards):
+    """One translation job's settings: the MT model and prompt, the languages, the source split's seed."""
+    entry = translation_entry(wildcards)
+    return canonical_json(
+        {
+            "task": wildcards.task,
+            "split": wildcards.split,
+            "from": entry["from"],
+            "to": wildcards.lang,
+            "items": entry.get("items"),
+            "seed": STUDY["tasks"][wildcards.task]["data"]["seed"],
+            "system": STUDY["translation"]["name"],
+            # language identification tells the target from the source language: with the study's
+            # languages here, adding one would rerun every translation and all that depends on it
+            "languages": sorted({entry["from"], wildcards.lang}),
+            "translation": STUDY["translation"],
+        }
+    )
+
+
+def get_translation_cache(wildcards):
+    return paths.translation_cache(
+        STUDY["translation"]["name"], wildcards.task, wildcards.split, wildcards.lang
+    )
+
+
+def translation_resource(name):
+    """One resource of a translation job: the MT model's size and the number of source items."""
+
+    def resource(wildcards, attempt):
+        entry = translation_entry(wildcards)
+        source = STUDY["tasks"][wildcards.task]["data"]["splits"][wildcards.split]
+        items = entry.get("items") or source.get("items_per_language") or 10000
+        return helper_model_resources(
+            STUDY, STUDY["translation"]["model"], items * 2, 1024, attempt
+        )[name]
+
+    return resource
+
+
+def get_dataset_parts(wildcards):
+    """A hub task's native items and every translation added to them."""
+    return {
+        **{split: paths.source_file(wildcards.task, split) for split in HUB_SPLITS},
+        "translations": [
+            paths.translation_file(wildcards.task, split, lang)
+            for split, lang, _ in translations_of(wildcards.task)
+        ],
+    }
 
 
 def get_synthetic_spec(wildcards):
@@ -138,13 +251,21 @@ def get_train_spec(wildcards):
     )
 
 
+def get_exemplars(wildcards):
+    """Solved items shown k-shot: a hub task's exemplars split (MGSM's), else the synthetic train split."""
+    split = "exemplars" if wildcards.task in HUB_TASKS else "train"
+    return paths.dataset_file(wildcards.task, split)
+
+
 def get_eval_prompts_spec(wildcards):
     kind = STUDY["tasks"][wildcards.task]["kind"]
     generation = STUDY["generation"]
     return canonical_json(
         {
             "languages": eval_languages(STUDY),
-            "items_per_language": generation["test_items_per_language"],
+            "items_per_language": STUDY["tasks"][wildcards.task].get(
+                "test_items_per_language", generation["test_items_per_language"]
+            ),
             "shots": generation["math_shots"] if kind == "math" else 0,
         }
     )
@@ -153,6 +274,14 @@ def get_eval_prompts_spec(wildcards):
 def get_generation_model(wildcards):
     if wildcards.run == paths.BASE_RUN:
         return get_base_model(wildcards) or []
+    return paths.run_file(wildcards.model, wildcards.run, "model")
+
+
+def get_generation_model_dir(wildcards):
+    """What the generate job loads: the trained model, or the base (a directory, or a hub id, which is no
+    job input)."""
+    if wildcards.run == paths.BASE_RUN:
+        return base_model_path(wildcards.model)
     return paths.run_file(wildcards.model, wildcards.run, "model")
 
 
@@ -189,6 +318,48 @@ def generation_resource(name):
     return resource
 
 
+def judged(task):
+    return "judge_rating" in STUDY["tasks"][task]["metrics"]
+
+
+def get_score_inputs(wildcards):
+    inputs = {
+        "generations": paths.generations(wildcards.model, wildcards.run, wildcards.task)
+    }
+    if judged(wildcards.task):
+        inputs["judgements"] = paths.judgements(
+            wildcards.model, wildcards.run, wildcards.task
+        )
+    return inputs
+
+
+def get_score_options(wildcards, input):
+    return f"--judgements {input.judgements}" if "judgements" in input.keys() else ""
+
+
+def get_judge_spec(wildcards):
+    """The judge's settings (the name of the key's environment variable, never the key) and the languages
+    of the switch check."""
+    return canonical_json({**STUDY["judge"], "languages": eval_languages(STUDY)})
+
+
+def judge_resource(name):
+    """One resource of a judge job: the judge model's size (none for an endpoint) and the evaluation set."""
+
+    def resource(wildcards, attempt):
+        prompts = (
+            len(eval_languages(STUDY)) * STUDY["generation"]["test_items_per_language"]
+        )
+        model = (
+            STUDY["judge"].get("model")
+            if STUDY["judge"]["backend"] != "openai"
+            else None
+        )
+        return helper_model_resources(STUDY, model, prompts, 1536, attempt)[name]
+
+    return resource
+
+
 def get_score_spec(wildcards):
     return canonical_json(
         {
@@ -219,6 +390,15 @@ def all_scores():
 ANALYSIS_SPEC = canonical_json(analysis_spec(STUDY))
 
 
+STUDY_JSON = canonical_json(STUDY)
+
+
+def get_study_config(wildcards):
+    """The whole validated config (the report shows it); a function, so that braces in prompt templates are
+    not taken for wildcards."""
+    return STUDY_JSON
+
+
 def get_analysis_spec(wildcards):
     """The grid and language groups the analysis reads (not training or generation settings)."""
     return ANALYSIS_SPEC
@@ -244,6 +424,11 @@ def report_tables():
 
 def study_targets():
     return [
+        *[
+            paths.translation_file(task, split, lang, "manifest")
+            for task in HUB_TASKS
+            for split, lang, _ in translations_of(task)
+        ],
         paths.mixture_summary(),
         *mixture_manifests(),
         paths.table_file("results.parquet"),

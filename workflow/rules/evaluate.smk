@@ -4,7 +4,7 @@
 rule eval_prompts:
     input:
         test=paths.dataset_file("{task}", "test"),
-        train=paths.dataset_file("{task}", "train"),
+        exemplars=get_exemplars,
     output:
         paths.eval_prompts("{task}"),
     log:
@@ -19,7 +19,7 @@ rule eval_prompts:
         spec=get_eval_prompts_spec,
     shell:
         "python -m xlt.cli generate prompts --spec {params.spec:q} --test {input.test} "
-        "--train {input.train} --out {output} > {log} 2>&1"
+        "--exemplars {input.exemplars} --out {output} > {log} 2>&1"
 
 
 rule generate:
@@ -41,16 +41,43 @@ rule generate:
         gpu_model=generation_resource("gpu_model"),
         slurm_partition=generation_resource("slurm_partition"),
     params:
+        model_dir=get_generation_model_dir,
         settings=get_generation_settings,
     shell:
-        "python -m xlt.cli generate run --model-dir {input.model} --settings {params.settings:q} "
+        "python -m xlt.cli generate run --model-dir {params.model_dir} --settings {params.settings:q} "
         "--prompts {input.prompts} --out {output} --tensor-parallel {resources.gpu} "
         "--threads {threads} > {log} 2>&1"
 
 
+rule judge:
+    input:
+        generations=paths.generations("{model}", "{run}", "{task}"),
+        model=generator_model_input("judge"),
+    output:
+        paths.judgements("{model}", "{run}", "{task}"),
+    log:
+        paths.log_file("judge", "{model}", "{run}", "{task}"),
+    conda:
+        "../../envs/generate.yaml"
+    threads: 1
+    resources:
+        gpu=judge_resource("gpu"),
+        mem_mb=judge_resource("mem_mb"),
+        runtime=judge_resource("runtime"),
+        cpus_per_gpu=judge_resource("cpus_per_gpu"),
+        gpu_model=judge_resource("gpu_model"),
+        slurm_partition=judge_resource("slurm_partition"),
+    params:
+        spec=get_judge_spec,
+        model=generator_model_arg("judge"),
+    shell:
+        "python -m xlt.cli judge run --generations {input.generations} --spec {params.spec:q} "
+        "{params.model} --out {output} > {log} 2>&1"
+
+
 rule score:
     input:
-        paths.generations("{model}", "{run}", "{task}"),
+        unpack(get_score_inputs),
     output:
         paths.scores("{model}", "{run}", "{task}"),
     log:
@@ -63,6 +90,7 @@ rule score:
         runtime=30,
     params:
         spec=get_score_spec,
+        judgements=get_score_options,
     shell:
-        "python -m xlt.cli score run --generations {input} --spec {params.spec:q} --out {output} "
-        "> {log} 2>&1"
+        "python -m xlt.cli score run --generations {input.generations} --spec {params.spec:q} "
+        "{params.judgements} --out {output} > {log} 2>&1"

@@ -24,7 +24,15 @@ PAPER_SCRIPT_GROUPS = {"latin": ["es", "fr", "pt"], "non_latin": ["ja", "zh", "k
 METRICS_BY_KIND = {
     "math": {"math_accuracy"},
     "summarization": {"rouge_l"},
-    "instruction_following": {"constraint_accuracy"},
+    "instruction_following": {"constraint_accuracy", "judge_rating"},
+}
+# The task kinds each dataset adapter serves (xlt/adapters.py); chat-format data serves any kind.
+ADAPTER_KINDS = {
+    "xlsum": {"summarization"},
+    "mcot_math": {"math"},
+    "mgsm": {"math"},
+    "aya_dolly": {"instruction_following"},
+    "chat": set(METRICS_BY_KIND),
 }
 
 
@@ -112,7 +120,17 @@ def validate_config(config: dict[str, Any], source: str = "config") -> dict[str,
     for family in config["mixtures"]["families"].values():
         family.setdefault("languages", list(config["languages"]["seen"]))
         family.setdefault("setting", family_setting(family, config["languages"]["seen"]))
+    for spec in config["tasks"].values():
+        for entry in spec["translate"]:
+            entry.setdefault("from", config["languages"]["english"])
+    if "translation" in config:
+        config["translation"].setdefault("name", translation_system(config["translation"]))
     return config
+
+
+def translation_system(translation: dict[str, Any]) -> str:
+    """The MT system's name in ``origin: mt:<name>``: the configured name, else the model path's last part."""
+    return translation.get("name") or Path(translation["model"]["path"].rstrip("/")).name
 
 
 def family_setting(family: dict[str, Any], seen: list[str]) -> str:
@@ -171,6 +189,13 @@ def _semantic_problems(config: dict[str, Any]) -> list[str]:
             if metric not in METRICS_BY_KIND[spec["kind"]]:
                 problems.append(f"tasks.{task}.metrics[{i}]: {metric!r} does not apply to a {spec['kind']} task "
                                 f"(use {', '.join(sorted(METRICS_BY_KIND[spec['kind']]))})")
+            if metric == "constraint_accuracy" and spec["data"]["source"] != "synthetic":
+                problems.append(f"tasks.{task}.metrics[{i}]: constraint_accuracy checks the synthetic benchmark's "
+                                f"verifiable constraints; real instruction data is rated with judge_rating")
+            if metric == "judge_rating" and "judge" not in config:
+                problems.append(f"tasks.{task}.metrics[{i}]: judge_rating needs a judge (the top-level judge: key)")
+        problems.extend(_data_problems(task, spec, config))
+    problems.extend(_generator_problems(config))
     if synthetic_tasks:
         keyed = [("languages.english", languages["english"])] + [
             (f"languages.{group}[{i}]", code) for group in ("seen", "unseen")
@@ -214,6 +239,70 @@ def _semantic_problems(config: dict[str, Any]) -> list[str]:
                                 f"{', '.join(config['mixtures']['families'])})")
         if model.get("train_mode") == "full" and "lora" in model:
             problems.append(f"{where}.lora: set train_mode: lora to use LoRA settings")
+    return problems
+
+
+def _data_problems(task: str, spec: dict[str, Any], config: dict[str, Any]) -> list[str]:
+    """A task's data source and translations: the keys each source needs, adapters that fit the task."""
+    where = f"tasks.{task}.data"
+    data, problems = spec["data"], []
+    needs, forbids = ("items", "splits") if data["source"] == "synthetic" else ("splits", "items")
+    if needs not in data:
+        problems.append(f"{where}.{needs}: required for source {data['source']}")
+    if forbids in data:
+        problems.append(f"{where}.{forbids}: only for source {'hub' if forbids == 'splits' else 'synthetic'}")
+    study = eval_languages(config)
+    for split, source in data.get("splits", {}).items():
+        if "adapter" not in source:
+            continue  # validation: {from_train: N}
+        at = f"{where}.splits.{split}"
+        if spec["kind"] not in ADAPTER_KINDS[source["adapter"]]:
+            problems.append(f"{at}.adapter: {source['adapter']!r} reads {'/'.join(sorted(ADAPTER_KINDS[source['adapter']]))} "
+                            f"data, not {spec['kind']}")
+        if "revision" not in source and not Path(source["dataset"]).is_dir():
+            problems.append(f"{at}.revision: required for the hub dataset {source['dataset']!r} (pin a commit; "
+                            f"{source['dataset']!r} is not a local directory)")
+        for i, code in enumerate(source.get("languages", [])):
+            if code not in study:
+                problems.append(f"{at}.languages[{i}]: {code!r} is not a study language")
+    for i, entry in enumerate(spec["translate"]):
+        at = f"tasks.{task}.translate[{i}]"
+        if data["source"] == "synthetic":
+            problems.append(f"{at}: the synthetic benchmark has every language already; translate hub data only")
+            continue
+        if entry["split"] not in data.get("splits", {}):
+            problems.append(f"{at}.split: {entry['split']!r} is not a split of {where}.splits")
+        source_lang = entry.get("from", config["languages"]["english"])
+        if source_lang not in study:
+            problems.append(f"{at}.from: {source_lang!r} is not a study language")
+        for j, code in enumerate(entry["languages"]):
+            if code not in study:
+                problems.append(f"{at}.languages[{j}]: {code!r} is not a study language")
+            if code == source_lang:
+                problems.append(f"{at}.languages[{j}]: {code!r} is the language translated from")
+        if "translation" not in config:
+            problems.append(f"{at}: translating needs an MT model (the top-level translation: key)")
+    return problems
+
+
+def _generator_problems(config: dict[str, Any]) -> list[str]:
+    """The MT model and the judge: what each backend needs."""
+    problems = []
+    for section in ("translation", "judge"):
+        model = config.get(section, {}).get("model")
+        if model and model["source"] == "hub" and "params_m" not in model:
+            problems.append(f"{section}.model.params_m: required for a hub model (its GPUs and memory on a cluster)")
+    if "translation" in config and "model" not in config["translation"]:
+        problems.append("translation.model: required (the MT model: {source: local|hub, path: ...})")
+    judge = config.get("judge")
+    if judge:
+        if judge["backend"] == "openai":
+            problems += [f"judge.{key}: required for the openai backend" for key in ("base_url", "model_name")
+                         if key not in judge]
+            if "model" in judge:
+                problems.append("judge.model: the openai backend names its model with judge.model_name")
+        elif "model" not in judge:
+            problems.append(f"judge.model: required for the {judge['backend']} backend (a local judge model)")
     return problems
 
 

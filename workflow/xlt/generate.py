@@ -32,33 +32,46 @@ PROMPT_SCHEMA = {"id": pl.String, "source_id": pl.String, "task": pl.String, "la
 # ---- evaluation prompts ------------------------------------------------------------------------------------
 
 
-def evaluation_prompts(test: pl.DataFrame, train: pl.DataFrame, languages: list[str], items_per_language: int,
+def evaluation_prompts(test: pl.DataFrame, exemplars: pl.DataFrame, languages: list[str], items_per_language: int,
                        shots: int) -> pl.DataFrame:
-    """The evaluation set of one task: the same ``items_per_language`` test items in every language (a fixed,
-    seeded sample, identical for every run), each prompt preceded by ``shots`` solved training items of the
-    same language as earlier chat turns (MGSM-style k-shot)."""
+    """The evaluation set of one task: ``items_per_language`` test items per language (a fixed, seeded sample,
+    identical for every run), each prompt preceded by ``shots`` solved ``exemplars`` of the same language as
+    earlier chat turns (MGSM-style k-shot).
+
+    Where the test set is parallel (enough source items exist in every language: the synthetic benchmark,
+    MGSM, Aya-Dolly), every language gets the same items, so language differences are not item differences;
+    otherwise (XLSum: different articles per language) each language gets its own sample."""
     task = test["task"][0]
-    ids = test.filter(pl.col("lang").is_in(languages)).group_by("source_id").agg(pl.col("lang").n_unique())
+    test = test.filter(pl.col("lang").is_in(languages))
+    ids = test.group_by("source_id").agg(pl.col("lang").n_unique())
     complete = ids.filter(pl.col("lang") == len(languages))["source_id"].sort()
-    if len(complete) < items_per_language:
-        raise ValueError(f"task {task}: {items_per_language} test items per language asked "
-                         f"(generation.test_items_per_language), only {len(complete)} exist in all of "
-                         f"{', '.join(languages)}")
     rng = np.random.default_rng([zlib.crc32(task.encode()), 0])  # one evaluation set per task, not per seed
-    chosen = complete.gather(np.sort(rng.permutation(len(complete))[:items_per_language]))
-    rows = test.filter(pl.col("lang").is_in(languages) & pl.col("source_id").is_in(chosen.implode()))
-    exemplars = {lang: [] for lang in languages}
+    if len(complete) >= items_per_language:
+        chosen = complete.gather(np.sort(rng.permutation(len(complete))[:items_per_language]))
+        rows = test.filter(pl.col("source_id").is_in(chosen.implode()))
+    else:
+        parts = []
+        for lang in languages:
+            own = test.filter(lang=lang)["source_id"].sort()
+            if len(own) < items_per_language:
+                raise ValueError(f"task {task}: {items_per_language} test items per language asked "
+                                 f"(generation.test_items_per_language), {lang} has {len(own)}")
+            chosen = own.gather(np.sort(rng.permutation(len(own))[:items_per_language]))
+            parts.append(test.filter((pl.col("lang") == lang) & pl.col("source_id").is_in(chosen.implode())))
+        rows = pl.concat(parts)
+    turns_by_lang = {lang: [] for lang in languages}
     if shots:
-        pool = train.filter(pl.col("lang").is_in(languages)).sort("source_id")
+        pool = exemplars.filter(pl.col("lang").is_in(languages)).sort("source_id")
         for lang in languages:
             turns = pool.filter(lang=lang).head(shots)["messages"].to_list()
             if len(turns) < shots:
-                raise ValueError(f"task {task}: {shots} exemplars asked in {lang}, the train split has {len(turns)}")
-            exemplars[lang] = [turn for messages in turns for turn in messages]
+                raise ValueError(f"task {task}: {shots} exemplars asked in {lang} (generation.math_shots), "
+                                 f"the exemplars have {len(turns)}")
+            turns_by_lang[lang] = [turn for messages in turns for turn in messages]
     prompts = rows.select(
         "id", "source_id", "task", "lang",
         pl.struct("lang", "messages").map_elements(
-            lambda row: exemplars[row["lang"]] + row["messages"][:-1],  # drop the reference answer
+            lambda row: turns_by_lang[row["lang"]] + row["messages"][:-1],  # drop the reference answer
             return_dtype=PROMPT_SCHEMA["prompt"]).alias("prompt"),
         "reference", pl.lit(shots, dtype=pl.Int64).alias("shots"),
     )
@@ -208,7 +221,7 @@ def main(argv: list[str] | None = None) -> int:
     prompts = sub.add_parser("prompts", help="build one task's evaluation prompts")
     prompts.add_argument("--spec", required=True, help='JSON: {"languages", "items_per_language", "shots"}')
     prompts.add_argument("--test", required=True)
-    prompts.add_argument("--train", required=True)
+    prompts.add_argument("--exemplars", required=True, help="solved items for k-shot prompts (a train split)")
     prompts.add_argument("--out", required=True)
     run = sub.add_parser("run", help="generate answers to evaluation prompts with one model")
     run.add_argument("--model-dir", required=True)
@@ -221,11 +234,11 @@ def main(argv: list[str] | None = None) -> int:
     started = time.time()
     if args.command == "prompts":
         spec = json.loads(args.spec)
-        table = evaluation_prompts(read_examples(args.test), read_examples(args.train), spec["languages"],
+        table = evaluation_prompts(read_examples(args.test), read_examples(args.exemplars), spec["languages"],
                                    spec["items_per_language"], spec["shots"])
         write_parquet(table, args.out)
         write_provenance(args.out, stage="eval_prompts", module=__name__, params=spec,
-                         inputs=[args.test, args.train], outputs=[args.out], started=started)
+                         inputs=[args.test, args.exemplars], outputs=[args.out], started=started)
         print(f"{len(table)} prompts -> {args.out}")
         return 0
     import torch

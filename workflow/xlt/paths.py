@@ -16,10 +16,41 @@ def dataset_dir(task: str) -> str:
 
 
 def dataset_file(task: str, split: str) -> str:
-    """``split``: train, validation or test (parquet), or provenance (the sidecar of all three)."""
+    """What every later stage reads: ``split``: train, validation, test or exemplars (parquet; exemplars only
+    where the task's data has them), or provenance (the sidecar)."""
     if split == "provenance":
         return f"{dataset_dir(task)}/provenance.json"
     return f"{dataset_dir(task)}/{split}.parquet"
+
+
+SOURCES = "resources/sources"
+TRANSLATIONS = "resources/translations"
+DOWNLOADS = "resources/downloads"  # the Hugging Face datasets cache of hub data (cache_dir of load_dataset)
+
+
+def source_dir(task: str) -> str:
+    return f"{SOURCES}/{task}"
+
+
+def source_file(task: str, split: str) -> str:
+    """A hub task's items as the adapters read them (native items, before translations are added);
+    ``split`` as in ``dataset_file``."""
+    if split == "provenance":
+        return f"{source_dir(task)}/provenance.json"
+    return f"{source_dir(task)}/{split}.parquet"
+
+
+def translation_file(task: str, split: str, lang: str, kind: str = "parquet") -> str:
+    """Machine translations of one split into one language; ``kind``: parquet or manifest (drop counts)."""
+    if kind == "manifest":
+        return f"{TRANSLATIONS}/{task}/{split}/{lang}.manifest.json"
+    return f"{TRANSLATIONS}/{task}/{split}/{lang}.parquet"
+
+
+def translation_cache(system: str, task: str, split: str, lang: str) -> str:
+    """Raw translations by (source text, language, MT system and settings): not a Snakemake output, so a rerun
+    of the translate job (more items, another filter) translates only what it has not seen."""
+    return f"{TRANSLATIONS}/cache/{system}/{task}/{split}/{lang}.parquet"
 
 
 def mixture_dir(mixture: str, seed: int | str) -> str:
@@ -73,6 +104,11 @@ def run_file(model: str, run: str, name: str) -> str:
 
 def generations(model: str, run: str, task: str) -> str:
     return f"{run_dir(model, run)}/generations/{task}.parquet"
+
+
+def judgements(model: str, run: str, task: str) -> str:
+    """The LLM judge's ratings of a run's generations of one task (one row per generation)."""
+    return f"{run_dir(model, run)}/judgements/{task}.parquet"
 
 
 def scores(model: str, run: str, task: str) -> str:

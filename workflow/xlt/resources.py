@@ -48,13 +48,18 @@ def train_strategy(config: dict[str, Any], model: str) -> str:
     return "ddp" if config["models"][model].get("train_mode") == "lora" else "fsdp"
 
 
-def generation_gpus(config: dict[str, Any], model: str) -> int:
-    """bf16 weights plus ~30% for the KV cache."""
-    if not on_gpu(config, model):
+def inference_gpus(config: dict[str, Any], params_m: float | None) -> int:
+    """GPUs to serve a model of ``params_m`` million parameters: bf16 weights plus ~30% for the KV cache;
+    None (a CPU model) needs none."""
+    if params_m is None:
         return 0
-    gigabytes = config["models"][model]["params_m"] * 2 / 1000
+    gigabytes = params_m * 2 / 1000
     return min(_power_of_two(gigabytes * KV_CACHE_MARGIN / config["cluster"]["gpu_memory_gb"]),
                config["cluster"]["gpus_per_node"])
+
+
+def generation_gpus(config: dict[str, Any], model: str) -> int:
+    return inference_gpus(config, config["models"][model]["params_m"] if on_gpu(config, model) else None)
 
 
 def mixture_examples(config: dict[str, Any], family: str, n: int) -> int:
@@ -69,8 +74,12 @@ def _minutes(flops: float, gpus: int, cluster: dict[str, Any], startup: float) -
 
 
 def _host_memory_mb(config: dict[str, Any], model: str) -> int:
+    return _host_memory_for(config["models"][model]["params_m"])
+
+
+def _host_memory_for(params_m: float) -> int:
     """Room to load the bf16 weights on the host twice (loading, then sharding or converting), 8 GB at least."""
-    return max(8000, math.ceil(config["models"][model]["params_m"] * 2 * 2) + 4000)
+    return max(8000, math.ceil(params_m * 2 * 2) + 4000)
 
 
 def scaled(value: int, attempt: int) -> int:
@@ -113,3 +122,16 @@ def generation_resources(config: dict[str, Any], model: str, attempt: int = 1) -
     return {"gpu": gpus, "mem_mb": scaled(_host_memory_mb(config, model), attempt),
             "runtime": scaled(_minutes(flops, gpus, config["cluster"], startup=10), attempt),
             **cluster_fields(config, gpus)}
+
+
+def helper_model_resources(config: dict[str, Any], model: dict[str, Any] | None, prompts: int, tokens: int,
+                           attempt: int = 1) -> dict[str, Any]:
+    """GPUs, memory and runtime of a job that runs the MT model or the judge (``model``: its config entry, or
+    None for an endpoint) on ``prompts`` prompts of about ``tokens`` tokens each. A model without ``params_m``
+    (a small local one) runs on the CPU."""
+    params_m = model.get("params_m") if model else None
+    gpus = inference_gpus(config, params_m)
+    flops = 2 * (params_m or 1.0) * 1e6 * prompts * tokens
+    minutes = _minutes(flops, gpus, config["cluster"], startup=10) if model else 10 + prompts // 20
+    return {"gpu": gpus, "mem_mb": scaled(_host_memory_for(params_m or 1.0), attempt),
+            "runtime": scaled(minutes, attempt), **cluster_fields(config, gpus)}

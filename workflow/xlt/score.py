@@ -2,7 +2,8 @@
 
 Metrics are the plain functions of ``xlt.metrics``: ROUGE-L with script-aware tokens, numeric answer accuracy,
 and instruction-following constraints with a switch-aware language check (a reply that is not in the prompt's
-language fails it).
+language fails it). ``judge_rating`` is read from the judge stage's table (``xlt.judge``): the judge's 1-5
+rating, null (unscored) where the judge's reply held no rating or its request failed.
 """
 
 from __future__ import annotations
@@ -34,15 +35,37 @@ def score_example(metric: str, generation: str, reference: str, lang: str, candi
         checks = metrics.check_constraints(generation, reference, candidates)
         return metrics.constraint_accuracy(checks), {"constraints": checks,
                                                       "fraction": metrics.constraint_fraction(checks)}
+    if metric == "judge_rating":
+        raise ValueError("metric judge_rating: read from the judge's table (score_generations(..., judgements=...))")
     raise ValueError(f"unknown metric {metric!r}")
 
 
-def score_generations(generations: pl.DataFrame, metric_names: list[str], candidates: list[str]) -> pl.DataFrame:
-    """Long table: every generation under every metric, sorted by id and metric."""
+def judge_ratings(judgements: pl.DataFrame | None, ids: list[str]) -> dict[str, tuple[float | None, dict[str, Any]]]:
+    """Score and details of ``judge_rating`` per generation id, from the judge stage's table."""
+    if judgements is None:
+        raise ValueError("metric judge_rating: the judge's ratings are needed (score run --judgements PATH, "
+                         "written by xlt judge run)")
+    rated = {row["id"]: (row["rating"], {"status": row["status"]})
+             for row in judgements.select("id", "rating", "status").iter_rows(named=True)}
+    missing = sorted(set(ids) - rated.keys())
+    if missing:
+        raise ValueError(f"metric judge_rating: {len(missing)} generations have no judgement (first: {missing[0]}); "
+                         f"the judgements were made from other generations: rerun the judge")
+    return rated
+
+
+def score_generations(generations: pl.DataFrame, metric_names: list[str], candidates: list[str],
+                      judgements: pl.DataFrame | None = None) -> pl.DataFrame:
+    """Long table: every generation under every metric, sorted by id and metric; ``judgements`` (the judge
+    stage's table) is needed for ``judge_rating``, whose score is null where the judge gave no rating."""
+    ratings = judge_ratings(judgements, generations["id"].to_list()) if "judge_rating" in metric_names else {}
     rows = []
     for row in generations.iter_rows(named=True):
         for metric in metric_names:
-            score, details = score_example(metric, row["generation"], row["reference"], row["lang"], candidates)
+            if metric == "judge_rating":
+                score, details = ratings[row["id"]]
+            else:
+                score, details = score_example(metric, row["generation"], row["reference"], row["lang"], candidates)
             rows.append({"id": row["id"], "source_id": row["source_id"], "task": row["task"], "lang": row["lang"],
                          "metric": metric, "score": score,
                          "details": json.dumps(details, ensure_ascii=False, sort_keys=True)})
@@ -56,15 +79,22 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--generations", required=True)
     run.add_argument("--spec", required=True, help='JSON: {"metrics": [...], "languages": [...]}')
     run.add_argument("--out", required=True)
+    run.add_argument("--judgements", help="the judge's ratings of these generations (metric judge_rating)")
     args = parser.parse_args(argv)
     started = time.time()
     spec = json.loads(args.spec)
-    scores = score_generations(pl.read_parquet(args.generations), spec["metrics"], spec["languages"])
+    if "judge_rating" in spec["metrics"] and not args.judgements:
+        raise ValueError("metric judge_rating: --judgements is required (the table of xlt judge run)")
+    judgements = pl.read_parquet(args.judgements) if args.judgements else None
+    scores = score_generations(pl.read_parquet(args.generations), spec["metrics"], spec["languages"], judgements)
     write_parquet(scores, args.out)
-    write_provenance(args.out, stage="score", module=__name__, params=spec, inputs=[args.generations],
+    inputs = [args.generations, *([args.judgements] if args.judgements else [])]
+    write_provenance(args.out, stage="score", module=__name__, params=spec, inputs=inputs,
                      outputs=[args.out], started=started)
-    means = scores.group_by("metric").agg(pl.col("score").mean()).sort("metric").rows()
-    print(f"{len(scores)} scores ({', '.join(f'{m} {s:.3f}' for m, s in means)}) -> {args.out}")
+    means = scores.group_by("metric").agg(pl.col("score").mean(), pl.col("score").null_count().alias("nulls"))
+    parts = [f"{m} {'n/a' if s is None else f'{s:.3f}'}" + (f" ({n} unscored)" if n else "")
+             for m, s, n in means.sort("metric").rows()]
+    print(f"{len(scores)} scores ({', '.join(parts)}) -> {args.out}")
     return 0
 
 

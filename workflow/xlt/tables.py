@@ -77,9 +77,12 @@ def language_columns(study: dict[str, Any]) -> pl.DataFrame:
 
 
 def cell_bootstrap(examples: pl.DataFrame, study: dict[str, Any]) -> tuple[pl.DataFrame, np.ndarray]:
-    """Mean and item-resample means of every model x run x task x metric x language cell (``xlt.bootstrap``)."""
+    """Mean and item-resample means of every model x run x task x metric x language cell (``xlt.bootstrap``).
+    Unscored examples (a judge reply without a rating) are absent from the mean, not zeros; the results
+    table counts them."""
     settings = study["analysis"]
-    return bootstrap.cell_means(examples, CELL_KEYS, settings["bootstrap_samples"], settings["seed"])
+    return bootstrap.cell_means(examples.filter(pl.col("score").is_not_null()), CELL_KEYS,
+                                settings["bootstrap_samples"], settings["seed"])
 
 
 def results_table(examples: pl.DataFrame, cells: pl.DataFrame, replicates: np.ndarray, study: dict[str, Any]
@@ -88,7 +91,8 @@ def results_table(examples: pl.DataFrame, cells: pl.DataFrame, replicates: np.nd
     bootstrap interval over test items, the number of items, the language's groups and the scores file.
     ``cells, replicates``: ``cell_bootstrap(examples, study)``."""
     low, high = bootstrap.interval(replicates, study["analysis"]["confidence"])
-    files = examples.group_by(CELL_KEYS).agg(pl.col("scores_file").first())
+    files = examples.group_by(CELL_KEYS).agg(pl.col("scores_file").first(),
+                                              unscored=pl.col("score").is_null().sum().cast(pl.Int64))
     params = pl.DataFrame({"model": list(study["models"]),
                            "params_m": [spec["params_m"] for spec in study["models"].values()]})
     return (cells.with_columns(ci_low=pl.Series(low), ci_high=pl.Series(high)).with_columns(
@@ -97,7 +101,7 @@ def results_table(examples: pl.DataFrame, cells: pl.DataFrame, replicates: np.nd
             .join(params, on="model", how="left")
             .join(files, on=CELL_KEYS, how="left", nulls_equal=True)
             .select("model", "params_m", *RUN_KEYS[1:], "task", "metric", "lang", "lang_group", "script_group",
-                    "score", "ci_low", "ci_high", "examples", "scores_file")
+                    "score", "ci_low", "ci_high", "examples", "unscored", "scores_file")
             .sort(CELL_KEYS))
 
 

@@ -1,0 +1,225 @@
+"""Hugging Face dataset adapters: fixtures in each real dataset's layout and column names, read through the real
+``datasets.load_dataset`` code path from local directories (no hub)."""
+
+from __future__ import annotations
+
+import json
+
+import polars as pl
+import pytest
+
+from hub_fixtures import write_hub_fixtures
+from xlt.adapters import final_number, read_split
+from xlt.data import main as data_main
+from xlt.data import write_hub_task
+from xlt.io import sha256_file
+from xlt.schema import read_examples, validate_examples
+
+STUDY = ["en", "es", "fr", "ja", "zh", "ar", "ko", "pt"]
+REVISION = "c4415e8c3591ce61f6da64080b50d44c22c5a440"
+
+
+@pytest.fixture(scope="module")
+def hub(tmp_path_factory):
+    return write_hub_fixtures(tmp_path_factory.mktemp("hub"))
+
+
+def _mgsm(hub, **extra):
+    return {"adapter": "mgsm", "dataset": str(hub / "mgsm"), "revision": "refs/convert/parquet",
+            "config_as_data_dir": True, **extra}
+
+
+def test_mgsm_is_parallel_with_numeric_references(hub, tmp_path):
+    read = read_split("math", "test", _mgsm(hub), STUDY, tmp_path / "cache")
+    frame = validate_examples(read.frame.with_columns(split=pl.lit("test")), "mgsm")
+    # every study language MGSM has (ar, ko, pt absent; de not a study language)
+    assert sorted(frame["lang"].unique()) == ["en", "es", "fr", "ja", "zh"]
+    by_lang = frame.group_by("lang").agg(pl.col("source_id").sort())
+    assert all(ids == sorted(f"mgsm.test.{i}" for i in range(12)) for ids in by_lang["source_id"].to_list())
+    row = frame.filter(source_id="mgsm.test.3", lang="es").row(0, named=True)
+    assert row["reference"] == "5"
+    assert row["messages"] == [{"role": "user", "content": "[es] Question 3: how many?"},
+                               {"role": "assistant", "content": "5"}]  # the test split has no solution text
+    train = read_split("math", "exemplars", _mgsm(hub), STUDY, tmp_path / "cache").frame
+    assert train["source_id"].n_unique() == 8
+    assert train.filter(lang="en", source_id="mgsm.train.0")["messages"][0][1]["content"].startswith("[en] Step")
+
+
+def test_hub_task_writes_splits_with_seeded_parallel_samples(hub, tmp_path):
+    spec = {"kind": "math", "seed": 3, "splits": {
+        "train": {"adapter": "mcot_math", "dataset": str(hub / "mcot"), "revision": REVISION,
+                  "data_files": "mcot_math.json", "items_per_language": 10},
+        "validation": {"from_train": 4},
+        "test": _mgsm(hub, items_per_language=5),
+        "exemplars": _mgsm(hub, split="train"),
+    }}
+    summary = write_hub_task("math", spec, STUDY, tmp_path / "out", tmp_path / "cache")
+    out = tmp_path / "out"
+    train, validation, test = (read_examples(out / f"{split}.parquet") for split in ("train", "validation", "test"))
+    exemplars = read_examples(out / "exemplars.parquet")
+    assert summary["train"]["per_language"] == {lang: 10 for lang in ("en", "es", "fr", "ja", "zh")}
+    assert summary["validation"]["per_language"] == {lang: 4 for lang in ("en", "es", "fr", "ja", "zh")}
+    assert summary["train"]["dropped"] == {"no_numeric_answer": 1}  # "\frac{1}{2}" is not a number
+    assert set(train["split"]) == {"train"} and set(validation["split"]) == {"validation"}
+    # held out of train: no validation item is in train, in any language
+    assert not set(train["source_id"]) & set(validation["source_id"])
+    assert set(train["reference"]) <= {str(i * 10) for i in range(30)}
+    assert train["id"].to_list() == sorted(train["id"])
+    # test: the same 5 MGSM items in every language
+    assert test.group_by("lang").len()["len"].to_list() == [5] * 5
+    assert test.group_by("lang").agg(pl.col("source_id").sort())["source_id"].map_elements(tuple).n_unique() == 1
+    assert set(exemplars["split"]) == {"train"} and exemplars.height == 8 * 5
+    # seeded: a rerun writes identical bytes; another seed draws other items
+    write_hub_task("math", spec, STUDY, tmp_path / "again", tmp_path / "cache")
+    for name in ("train", "validation", "test", "exemplars"):
+        assert sha256_file(out / f"{name}.parquet") == sha256_file(tmp_path / "again" / f"{name}.parquet")
+    write_hub_task("math", {**spec, "seed": 4}, STUDY, tmp_path / "other", tmp_path / "cache")
+    assert set(pl.read_parquet(tmp_path / "other" / "test.parquet")["source_id"]) != set(test["source_id"])
+    # provenance: the revision asked, the files read with their hashes, rows and drops
+    record = json.loads((out / "provenance.json").read_text())
+    params = record["params"]["splits"]
+    assert params["train"]["revision"] == REVISION and params["train"]["dataset"] == str(hub / "mcot")
+    (source,) = params["train"]["sources"]
+    assert source["files"] == [{"path": str(hub / "mcot" / "mcot_math.json"),
+                                "sha256": sha256_file(hub / "mcot" / "mcot_math.json")}]
+    assert source["resolved_revision"] is None  # a local directory has no commit
+    assert {s["language"]: s["config"] for s in params["test"]["sources"]}["ja"] == "ja"
+    assert params["test"]["sources"][0]["files"][0]["path"].endswith("/test/0000.parquet")
+    assert params["test"]["revision"] == "refs/convert/parquet" and params["test"]["split"] == "test"
+    assert params["validation"]["from_train"] == 4 and params["validation"]["rows"]["en"] == 4
+    assert params["train"]["dropped"] == {"no_numeric_answer": 1}
+    assert str(hub / "mcot" / "mcot_math.json") in [item["path"] for item in record["inputs"]]
+    assert {item["path"] for item in record["outputs"]} == {str(out / f"{n}.parquet")
+                                                           for n in ("train", "validation", "test", "exemplars")}
+
+
+def test_xlsum_per_language_items_prompt_and_column_rename(hub, tmp_path):
+    spec = {"adapter": "xlsum", "dataset": str(hub / "xlsum"), "revision": "refs/convert/parquet",
+            "config_as_data_dir": True, "languages": ["en", "ja"], "prompt": "{title}\n\n{text}"}
+    frame = read_split("summarization", "validation", spec, STUDY, tmp_path / "cache").frame
+    assert frame.height == 6 and sorted(frame["lang"].unique()) == ["en", "ja"]
+    assert frame["source_id"].n_unique() == 6  # not translations of each other
+    row = frame.filter(source_id="xlsum.ja.validation-ja-1").row(0, named=True)
+    assert row["messages"] == [{"role": "user", "content": "ja title 1\n\nja article text 1"},
+                               {"role": "assistant", "content": "ja summary 1"}]
+    assert row["reference"] == "ja summary 1" and row["id"] == "summarization:xlsum.ja.validation-ja-1:ja"
+    # `columns` maps an adapter field to the dataset's column name
+    renamed = read_split("summarization", "test", {**spec, "prompt": None, "columns": {"summary": "title"}},
+                         STUDY, tmp_path / "cache").frame
+    assert renamed.filter(lang="en")["reference"].sort().to_list()[0] == "en title 0"
+    assert renamed["messages"][0][0]["content"].startswith("Summarize the following article")
+
+
+def test_aya_dolly_filters_languages_and_shares_dolly_ids(hub, tmp_path):
+    spec = {"adapter": "aya_dolly", "dataset": str(hub / "aya"), "items_per_language": 3}
+    summary = write_hub_task("instruction_following", {"kind": "instruction_following", "seed": 0, "splits": {
+        "train": {"adapter": "chat", "dataset": str(hub / "messages")},
+        "validation": {"from_train": 1},
+        "test": spec}}, STUDY, tmp_path / "out", tmp_path / "cache")
+    test = read_examples(tmp_path / "out" / "test.parquet")
+    # arb -> ar, zho -> zh; deu is not a study language; ko and pt are absent from the fixture
+    assert summary["test"]["per_language"] == {lang: 3 for lang in ("ar", "en", "es", "fr", "ja", "zh")}
+    per_lang = test.group_by("lang").agg(pl.col("source_id").sort())["source_id"].map_elements(tuple)
+    assert per_lang.n_unique() == 1 and all(sid.startswith("dolly.") for sid in per_lang[0])
+    row = test.filter(lang="ar").row(0, named=True)
+    assert row["reference"] == row["messages"][1]["content"] and row["reference"].startswith("arb answer")
+    human = read_split("instruction_following", "test", {**spec, "config": "dolly_human_edited"}, STUDY,
+                       tmp_path / "cache").frame
+    assert human["id"].to_list() == ["instruction_following:dolly.11:es"]
+    record = json.loads((tmp_path / "out" / "provenance.json").read_text())["params"]["splits"]["test"]
+    assert record["sources"][0]["config"] == "dolly_machine_translated"
+
+
+def test_chat_keeps_turns_up_to_the_last_answer_and_counts_drops(hub, tmp_path):
+    read = read_split("instruction_following", "train",
+                      {"adapter": "chat", "dataset": str(hub / "sharegpt"), "language": "en"}, STUDY, tmp_path)
+    assert read.dropped == {"no_assistant_turn": 1, "unknown_role": 1, "duplicate_id": 1}
+    rows = {row["source_id"]: row for row in read.frame.iter_rows(named=True)}
+    assert sorted(rows) == ["chat.a1", "chat.a2"]
+    assert rows["chat.a1"]["messages"] == [{"role": "user", "content": "Hi"},
+                                           {"role": "assistant", "content": "Hello!"}]
+    assert [m["role"] for m in rows["chat.a2"]["messages"]] == ["system", "user", "assistant"]
+    assert rows["chat.a2"]["reference"] == "4" and rows["chat.a2"]["lang"] == "en"
+    plain = read_split("instruction_following", "train", {"adapter": "chat", "dataset": str(hub / "messages")},
+                       STUDY, tmp_path).frame
+    assert sorted(plain["source_id"]) == [f"chat.{i}" for i in range(4)] and set(plain["lang"]) == {"en"}
+
+
+def test_errors_name_the_dataset_split_and_problem(hub, tmp_path):
+    with pytest.raises(ValueError) as missing:
+        read_split("math", "test", _mgsm(hub, columns={"question": "query"}), STUDY, tmp_path)
+    message = str(missing.value)
+    assert all(part in message for part in (str(hub / "mgsm"), "'test'", "'query'", "'answer_number'", "'question'"))
+    with pytest.raises(ValueError, match="could not load dataset .*no-such-dataset.*split 'train'.*revision 'v1'"):
+        read_split("math", "train", {"adapter": "mcot_math", "dataset": str(tmp_path / "no-such-dataset"),
+                                     "revision": "v1"}, STUDY, tmp_path)
+    with pytest.raises(ValueError, match=r"no config for language\(s\) \['ko'\]"):
+        read_split("math", "test", _mgsm(hub, languages=["en", "ko"]), STUDY, tmp_path)
+    with pytest.raises(ValueError, match=r"aya.*no rows in language\(s\) \['ko'\]; it has \['ar', 'de', 'en'"):
+        read_split("instruction_following", "test", {"adapter": "aya_dolly", "dataset": str(hub / "aya"),
+                                                     "languages": ["en", "ko"]}, STUDY, tmp_path)
+    with pytest.raises(ValueError, match=r"split 'test'.*fewer than 50 items in language\(s\) \{'en': 12"):
+        write_hub_task("math", {"kind": "math", "seed": 0, "splits": {
+            "train": _mgsm(hub, split="train"), "validation": {"from_train": 2},
+            "test": _mgsm(hub, items_per_language=50)}}, STUDY, tmp_path / "out", tmp_path)
+    with pytest.raises(ValueError, match="splits 'train' and 'test' share 12 source items"):
+        write_hub_task("math", {"kind": "math", "seed": 0, "splits": {
+            "train": _mgsm(hub, split="test"), "validation": _mgsm(hub, split="train"),
+            "test": _mgsm(hub, languages=["en"])}}, STUDY, tmp_path / "out", tmp_path)
+    assert not (tmp_path / "out").exists()  # nothing written
+    with pytest.raises(ValueError, match="could not load .*split 'validation'"):
+        read_split("math", "validation", _mgsm(hub), STUDY, tmp_path)
+
+
+def test_cli_prints_a_summary(hub, tmp_path, capsys):
+    spec = {"kind": "math", "seed": 0, "splits": {
+        "train": _mgsm(hub, split="train"), "validation": {"from_train": 2}, "test": _mgsm(hub, items_per_language=3)}}
+    assert data_main(["hub", "--task", "math", "--spec", json.dumps(spec), "--languages", "en,es,ar",
+                      "--out-dir", str(tmp_path / "out"), "--cache-dir", str(tmp_path / "cache")]) == 0
+    assert "hub math: {'train': 12, 'validation': 4, 'test': 6, 'exemplars': 0} rows" in capsys.readouterr().out
+    assert read_examples(tmp_path / "out" / "exemplars.parquet").is_empty()  # a rule output even when not configured
+
+
+@pytest.mark.parametrize("answer, reference", [
+    ("so 3 + 4 = 7. The answer is: 7", "7"),
+    ("La respuesta es: 1,234", "1234"),
+    ("The answer is: 2.50", "2.5"),
+    ("The answer is: 12.0", "12"),
+    ("The answer is: \\frac{1}{2}", None),
+    ("The answer is: (2, 3)", None),
+    ("The answer is: $\\boxed{18}$", "18"),
+    ("答案是：18", "18"),
+    ("答案是：\\frac{1}{2}", None),
+    ("He has 5 left, so 5", "5"),
+    ("no number here", None),
+])
+def test_final_number(answer, reference):
+    assert final_number(answer) == reference
+
+
+def test_hub_files_are_hashed_from_the_hub_cache_with_their_commit(monkeypatch, tmp_path):
+    """What ``datasets`` resolves for a hub split (hf:// paths at the commit) is recorded offline from the hub
+    cache; the load itself is the tested local path, only the builder's file list is faked here."""
+    import datasets
+    import huggingface_hub
+
+    from xlt import adapters
+
+    commit = "0123456789abcdef0123456789abcdef01234567"
+    snapshot = tmp_path / "hub" / "datasets--juletxara--mgsm" / "snapshots" / commit / "en" / "test"
+    snapshot.mkdir(parents=True)
+    (snapshot / "0000.parquet").write_bytes(b"parquet bytes")
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
+
+    base = f"hf://datasets/juletxara/mgsm@{commit}/en"
+
+    class Builder:
+        class config:
+            data_files = {datasets.NamedSplit("test"): [f"{base}/test/0000.parquet"],
+                          datasets.NamedSplit("train"): [f"{base}/train/0000.parquet"]}
+
+    monkeypatch.setattr(datasets, "load_dataset_builder", lambda **kwargs: Builder)
+    files, resolved = adapters._files_read({"path": "juletxara/mgsm"}, "test")
+    assert resolved == commit
+    assert files == [{"path": f"{base}/test/0000.parquet",
+                      "sha256": sha256_file(snapshot / "0000.parquet"), "cached": str(snapshot / "0000.parquet")}]
