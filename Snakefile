@@ -1,9 +1,12 @@
 # xlt: a multilingual post-training study, end to end.
-#   data      resources/datasets/{task}/{split}.parquet        normalised examples (synthetic benchmark here)
+#   data      resources/datasets/{task}/{split}.parquet        normalised examples: the synthetic benchmark, or
+#             Hugging Face datasets (resources/sources/{task}/) plus their machine translations
+#   translate resources/translations/{task}/{split}/{lang}.parquet  what a language lacks, filtered, source_id kept
 #   mixtures  results/mixtures/{family}-n{n}/seed{seed}/        English + n per non-English language, leak-free
 #   models    resources/tokenizer, resources/models/{model}/      embedded base models (hub/local: config paths)
 #   train     results/runs/{model}/{mixture}/seed{seed}/model/    SFT, best checkpoint by validation loss
 #   generate  results/runs/{model}/{run}/generations/{task}.parquet  (run: mixture/seed, or base)
+#   judge     results/runs/{model}/{run}/judgements/{task}.parquet  LLM judge ratings (judge_rating tasks)
 #   score     results/runs/{model}/{run}/scores/{task}.parquet
 #   analyze   results/tables/ (tidy results with bootstrap intervals, Table 2, per-language tables, data
 #             efficiency), results/figures/{figure}.{pdf,png,csv}, results/report.html

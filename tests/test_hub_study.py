@@ -4,24 +4,33 @@ the evaluated model, the MT system and the judge."""
 
 from __future__ import annotations
 
+import copy
 import json
+import os
+import subprocess
+import sys
+from collections import Counter
 
 import polars as pl
 import pytest
 
+from conftest import ROOT
 from hub_fixtures import write_hub_fixtures
-from workflow_helpers import snakemake
+from workflow_helpers import planned_jobs, snakemake
 from xlt import paths
 from xlt.schema import read_examples
 
 pytestmark = pytest.mark.slow
 TASKS = ("math", "summarization", "instruction_following")
+TARGETS = [*(paths.scores("tiny", paths.BASE_RUN, task) for task in TASKS),
+           paths.mixture_file("st_math-n0", 0, "manifest.json"), paths.dataset_file("instruction_following", "train")]
 
 
 def hub_study(data, model):
     mgsm = {"adapter": "mgsm", "dataset": str(data / "mgsm"), "revision": "refs/convert/parquet",
             "config_as_data_dir": True}
-    xlsum = {"adapter": "xlsum", "dataset": str(data / "xlsum"), "config_as_data_dir": True}
+    xlsum = {"adapter": "xlsum", "dataset": str(data / "xlsum"), "config_as_data_dir": True,
+             "languages": ["en", "es", "ja"]}
     return {
         "study": "ci-hub",
         "languages": {"english": "en", "seen": ["es"], "unseen": ["ja"]},
@@ -30,16 +39,16 @@ def hub_study(data, model):
                 "train": {"adapter": "mcot_math", "dataset": str(data / "mcot"), "data_files": "mcot_math.json",
                           "languages": ["en", "es", "ja"], "items_per_language": 12},
                 "validation": {"from_train": 3},
-                "test": {**mgsm, "items_per_language": 6},
-                "exemplars": {**mgsm, "split": "train"}}}},
+                "test": {**mgsm, "languages": ["en", "es", "ja"], "items_per_language": 6},
+                "exemplars": {**mgsm, "split": "train", "languages": ["en", "es", "ja"]}}}},
             "summarization": {"kind": "summarization", "metrics": ["rouge_l"], "data": {"source": "hub", "splits": {
                 "train": xlsum, "validation": xlsum, "test": xlsum}}},
             "instruction_following": {
                 "kind": "instruction_following", "metrics": ["judge_rating"],
                 "data": {"source": "hub", "splits": {
-                    "train": {"adapter": "chat", "dataset": str(data / "messages")},
+                    "train": {"adapter": "chat", "dataset": str(data / "messages"), "language": "en"},
                     "validation": {"from_train": 1},
-                    "test": {"adapter": "aya_dolly", "dataset": str(data / "aya")}}},
+                    "test": {"adapter": "aya_dolly", "dataset": str(data / "aya"), "languages": ["en", "es", "ja"]}}},
                 # the English conversations into Spanish and Japanese; the test set has both natively
                 "translate": [{"split": "train", "languages": ["es", "ja"]}]},
         },
@@ -57,8 +66,7 @@ def hub_run(tmp_path_factory, tiny_base_model):
     data = write_hub_fixtures(tmp_path_factory.mktemp("hub"))
     workdir = tmp_path_factory.mktemp("hub_study")
     config = hub_study(data, tiny_base_model)
-    targets = [paths.scores("tiny", paths.BASE_RUN, task) for task in TASKS]
-    result = snakemake(workdir, "--cores", "2", *targets, config=config)
+    result = snakemake(workdir, "--cores", "2", *TARGETS, config=config)
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
     return workdir, config
 
@@ -113,3 +121,45 @@ def test_the_judge_rates_instruction_following_and_counts_what_it_could_not_pars
     statuses = [json.loads(details)["status"] for details in scores.sort("id")["details"]]
     assert statuses == judgements.sort("id")["status"].to_list()
     assert not (workdir / paths.judgements("tiny", paths.BASE_RUN, "math")).exists()  # math is not judged
+
+
+def test_a_translated_evaluation_language_reruns_evaluation_only(hub_run):
+    """Adding an unseen language that every task gets by translation: new translation jobs, the affected
+    splits re-assembled, prompts and evaluations redone; no data re-read and no mixture rebuilt (mixtures keep
+    out the native test items, which translations do not change)."""
+    workdir, config = hub_run
+    edited = copy.deepcopy(config)
+    edited["languages"]["unseen"] = ["ja", "pt"]
+    for task in TASKS:
+        edited["tasks"][task]["translate"] = [*edited["tasks"][task].get("translate", []),
+                                              {"split": "test", "languages": ["pt"]}]
+    edited["tasks"]["math"]["translate"].append({"split": "exemplars", "languages": ["pt"]})
+    try:
+        jobs = planned_jobs(workdir, edited, TARGETS)
+    finally:
+        (workdir / "config.yaml").write_text(__import__("yaml").safe_dump(config, sort_keys=False))
+    counts = Counter(job.split("[")[0] for job in jobs)
+    assert counts == {"translate": 4, "dataset": 4, "eval_prompts": 3, "generate": 1, "judge": 1, "score": 3}, jobs
+    assert sorted(job for job in jobs if job.startswith("dataset")) == sorted(
+        f"dataset[task={task}, split={split}]" for task, split in
+        (("math", "test"), ("math", "exemplars"), ("summarization", "test"), ("instruction_following", "test")))
+
+
+def test_audit_traces_a_dataset_through_its_translations_to_the_adapters(hub_run):
+    workdir, _ = hub_run
+    result = subprocess.run([sys.executable, "-m", "xlt.cli", "audit", paths.dataset_file("instruction_following",
+                                                                                          "train"), "--json"],
+                            cwd=workdir, capture_output=True, text=True,
+                            env={**os.environ, "PYTHONPATH": str(ROOT / "workflow")})
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr
+    stages = []
+
+    def collect(node):
+        stages.append(node.get("stage"))
+        for child in node.get("inputs", []):
+            collect(child)
+
+    report = json.loads(result.stdout)
+    collect(report["lineage"])
+    assert stages[0] == "dataset" and stages.count("translate") == 2 and "data" in stages
+    assert report["summary"]["modified"] == report["summary"]["stale"] == 0

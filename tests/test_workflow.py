@@ -66,7 +66,12 @@ def test_training_beats_the_untrained_base(study):
     def score(run, task, lang):
         return table.filter(run=run, task=task, lang=lang)["score"].item()
 
-    assert score("st_math-n40/seed0", "math", "en") > score("base", "math", "en")
+    def mean_over_languages(run, task):
+        return table.filter(run=run, task=task)["score"].mean()
+
+    # math: a few correct answers out of 240 (8 languages x 30); which language gets them varies with the
+    # CPU's floating-point kernels, so compare over all languages (the base solves none)
+    assert mean_over_languages("st_math-n40/seed0", "math") > mean_over_languages("base", "math")
     assert score("st_summarization-n20/seed0", "summarization", "en") > score("base", "summarization", "en") + 0.2
 
 
@@ -272,9 +277,9 @@ def test_the_papers_full_grid_plans_its_152_runs(tmp_path):
     counts = Counter(job.split("[")[0] for job in jobs)
     assert (counts["train"], counts["mixture"], counts["generate"], counts["score"]) == (152, 88, 155, 465)
     assert "tokenizer" not in counts and "base_model" not in counts  # hub models: nothing to build
-    # the real data path: one adapter job and one assembly per task, the paper's translations, and the judge
+    # the real data path: one adapter job per task, one assembly per split, the paper's translations, the judge
     # only where a task is rated by it (instruction following: one judge job per generation job)
-    assert (counts["hub_dataset"], counts["dataset"], counts["judge"]) == (3, 3, 155)
+    assert (counts["hub_dataset"], counts["dataset"], counts["judge"]) == (3, 12, 155)  # dataset: per task x split
     translations = sorted(job.removeprefix("translate[") for job in jobs if job.startswith("translate["))
     expected = [f"task=math, split={split}, lang={lang}]" for split in ("exemplars", "test") for lang in ("ar", "ko", "pt")]
     expected += [f"task=instruction_following, split={split}, lang={lang}]" for split in ("train", "validation")

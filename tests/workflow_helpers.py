@@ -28,9 +28,9 @@ def snakemake(workdir: Path, *args: str, config: dict | None = None, timeout: in
     return subprocess.run(command, capture_output=True, text=True, env=env, timeout=timeout)
 
 
-def planned_jobs(workdir: Path, config: dict | None = None) -> list[str]:
-    """The jobs a dry run schedules, as ``rule[wildcards]`` strings, sorted."""
-    result = snakemake(workdir, "-n", config=config)
+def planned_jobs(workdir: Path, config: dict | None = None, targets: list[str] = ()) -> list[str]:
+    """The jobs a dry run schedules (of ``targets``, default the study), as ``rule[wildcards]`` strings, sorted."""
+    result = snakemake(workdir, "-n", *targets, config=config)
     assert result.returncode == 0, result.stdout + result.stderr
     jobs: list[str] = []
     for line in result.stdout.splitlines():

@@ -95,6 +95,31 @@ wildcard_constraints:
     figure="|".join(figure_names(STUDY)),
 
 
+def hub_languages(task):
+    """The languages a hub task's adapters are told about: the study's, unless every split names its own
+    (then adding a study language re-reads no data)."""
+    splits = STUDY["tasks"][task]["data"]["splits"].values()
+    if all(
+        "from_train" in split or "languages" in split or "language" in split
+        for split in splits
+    ):
+        named = {
+            code
+            for split in splits
+            for code in split.get("languages", [split.get("language")])
+            if code
+        }
+        return ",".join(
+            [code for code in eval_languages(STUDY) if code in named]
+            + sorted(named - set(eval_languages(STUDY)))
+        )
+    return ",".join(eval_languages(STUDY))
+
+
+def get_hub_languages(wildcards):
+    return hub_languages(wildcards.task)
+
+
 def get_hub_spec(wildcards):
     """A hub task's sources (adapters, dataset ids, revisions, sample sizes), as canonical JSON."""
     task = STUDY["tasks"][wildcards.task]
@@ -172,12 +197,13 @@ def translation_resource(name):
 
 
 def get_dataset_parts(wildcards):
-    """A hub task's native items and every translation added to them."""
+    """One split of a hub task: its native items and every translation added to them."""
     return {
-        **{split: paths.source_file(wildcards.task, split) for split in HUB_SPLITS},
+        "source": paths.source_file(wildcards.task, wildcards.split),
         "translations": [
             paths.translation_file(wildcards.task, split, lang)
             for split, lang, _ in translations_of(wildcards.task)
+            if split == wildcards.split
         ],
     }
 
@@ -194,13 +220,29 @@ def get_mixture_spec(wildcards):
     return canonical_json(mixture_spec(STUDY, wildcards.family, int(wildcards.n)))
 
 
+def leakage_test_set(task):
+    """The test items a task's mixtures keep out of training: a hub task's native test items (translations
+    share their source_ids, so adding a translated test language rebuilds no mixture).
+    """
+    if task in HUB_TASKS:
+        return paths.source_file(task, "test")
+    return paths.dataset_file(task, "test")
+
+
 def get_mixture_datasets(wildcards):
     tasks = STUDY["mixtures"]["families"][wildcards.family]["tasks"]
     return [
         paths.dataset_file(task, split)
         for task in tasks
-        for split in ("train", "validation", "test")
-    ]
+        for split in ("train", "validation")
+    ] + [leakage_test_set(task) for task in tasks]
+
+
+def get_mixture_options(wildcards):
+    """Where a mixture's test items come from, for its hub tasks (none for synthetic ones)."""
+    tasks = STUDY["mixtures"]["families"][wildcards.family]["tasks"]
+    hub = {task: leakage_test_set(task) for task in tasks if task in HUB_TASKS}
+    return f"--test-sets '{canonical_json(hub)}' " if hub else ""
 
 
 def mixture_manifests():

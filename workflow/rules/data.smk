@@ -45,7 +45,7 @@ rule hub_dataset:
         runtime=120,
     params:
         spec=get_hub_spec,
-        languages=",".join(eval_languages(STUDY)),
+        languages=get_hub_languages,
         out_dir=paths.source_dir("{task}"),
         cache_dir=paths.DOWNLOADS,
     shell:
@@ -87,13 +87,10 @@ rule dataset:
     input:
         unpack(get_dataset_parts),
     output:
-        train=paths.dataset_file("{task}", "train"),
-        validation=paths.dataset_file("{task}", "validation"),
-        test=paths.dataset_file("{task}", "test"),
-        exemplars=paths.dataset_file("{task}", "exemplars"),
-        provenance=paths.dataset_file("{task}", "provenance"),
+        table=paths.dataset_file("{task}", "{split}"),
+        provenance=paths.dataset_sidecar("{task}", "{split}"),
     log:
-        paths.log_file("dataset", "{task}"),
+        paths.log_file("dataset", "{task}", "{split}"),
     wildcard_constraints:
         task=one_of(HUB_TASKS),
     conda:
@@ -102,9 +99,6 @@ rule dataset:
     resources:
         mem_mb=8000,
         runtime=30,
-    params:
-        out_dir=paths.dataset_dir("{task}"),
     shell:
-        "python -m xlt.cli data assemble --train {input.train} --validation {input.validation} "
-        "--test {input.test} --exemplars {input.exemplars} --translations {input.translations} "
-        "--out-dir {params.out_dir} > {log} 2>&1"
+        "python -m xlt.cli data assemble --source {input.source} --translations {input.translations} "
+        "--out {output.table} > {log} 2>&1"

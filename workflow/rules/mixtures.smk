@@ -19,10 +19,11 @@ rule mixture:
         runtime=15,
     params:
         spec=get_mixture_spec,
+        test_sets=get_mixture_options,
         out_dir=paths.mixture_dir("{family}-n{n}", "{seed}"),
     shell:
         "python -m xlt.cli mixtures build --spec {params.spec:q} --seed {wildcards.seed} "
-        "--out-dir {params.out_dir} > {log} 2>&1"
+        "{params.test_sets}--out-dir {params.out_dir} > {log} 2>&1"
 
 
 rule mixture_summary:

@@ -107,40 +107,27 @@ def write_hub_task(task: str, spec: dict[str, Any], languages: list[str], out_di
     return summary
 
 
-def assemble_task(sources: dict[str, str | Path], translations: list[str | Path], out_dir: str | Path
-                  ) -> dict[str, dict[str, int]]:
-    """A hub task's dataset: each split's native items (``sources``: split -> the adapters' table) plus the
-    machine translations of that split (``resources/translations/{task}/{split}/{lang}.parquet``: the split is
-    the file's directory), written to ``out_dir/{split}.parquet``; rows per split and origin.
+def assemble_split(source: str | Path, translations: list[str | Path], out: str | Path) -> dict[str, int]:
+    """One split of a hub task's dataset: the adapters' native items (``source``) plus the machine
+    translations of that split, written to ``out``; rows per origin.
 
-    A translation of an item the dataset already has natively in that language is left out (and counted):
-    native data wins over machine translation."""
+    A translation of an item the dataset already has natively in that language is left out (and counted in
+    provenance): native data wins over machine translation. Assembled split by split, so adding a translated
+    test language rewrites the test split only.
+    """
     started = time.time()
-    by_split: dict[str, list[Path]] = {split: [] for split in sources}
-    for path in map(Path, translations):
-        if path.parent.name not in by_split:
-            raise ValueError(f"{path}: a translation of split {path.parent.name!r}, which the task does not have "
-                             f"({', '.join(sources)})")
-        by_split[path.parent.name].append(path)
-    frames, summary, replaced = {}, {}, {}
-    for split, source in sources.items():
-        native = read_examples(source)
-        added = [read_examples(path) for path in sorted(by_split[split])]
-        translated = pl.concat(added) if added else native.clear()
-        duplicates = translated.join(native, on="id", how="semi")
-        replaced[split] = duplicates.height
-        frames[split] = validate_examples(pl.concat([native, translated.join(native, on="id", how="anti")])
-                                          .sort("id"), f"dataset split {split}")
-        summary[split] = dict(sorted(frames[split].group_by("origin").len().iter_rows()))
-    outputs = []
-    for split, frame in frames.items():
-        path = Path(out_dir) / f"{split}.parquet"
-        write_parquet(frame, path)
-        outputs.append(path)
-    write_provenance(out_dir, stage="dataset", module=__name__,
-                     params={"rows_by_origin": summary, "translations_replaced_by_native": replaced},
-                     inputs=[*sources.values(), *translations], outputs=outputs, started=started)
-    return summary
+    native = read_examples(source)
+    added = [read_examples(path) for path in sorted(map(str, translations))]
+    translated = pl.concat(added) if added else native.clear()
+    replaced = translated.join(native, on="id", how="semi").height
+    frame = validate_examples(pl.concat([native, translated.join(native, on="id", how="anti")]).sort("id"),
+                              f"dataset {out}")
+    rows = dict(sorted(frame.group_by("origin").len().iter_rows()))
+    write_parquet(frame, out)
+    write_provenance(out, stage="dataset", module=__name__,
+                     params={"rows_by_origin": rows, "translations_replaced_by_native": replaced},
+                     inputs=[source, *translations], outputs=[out], started=started)
+    return rows
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -156,16 +143,14 @@ def main(argv: list[str] | None = None) -> int:
     hub.add_argument("--languages", required=True, help="the study's languages, English first: en,es,fr")
     hub.add_argument("--out-dir", required=True)
     hub.add_argument("--cache-dir", default=None, help="the datasets cache (e.g. resources/downloads)")
-    assemble = sub.add_parser("assemble", help="a hub task's dataset: native items plus machine translations")
-    for split in (*SPLITS, "exemplars"):
-        assemble.add_argument(f"--{split}", required=True, help=f"the adapters' {split} table")
-    assemble.add_argument("--translations", nargs="*", default=[], help="translation tables (xlt translate)")
-    assemble.add_argument("--out-dir", required=True)
+    assemble = sub.add_parser("assemble", help="one split of a hub task's dataset: native items plus translations")
+    assemble.add_argument("--source", required=True, help="the adapters' table of the split")
+    assemble.add_argument("--translations", nargs="*", default=[], help="its translation tables (xlt translate)")
+    assemble.add_argument("--out", required=True)
     args = parser.parse_args(argv)
     if args.command == "assemble":
-        sources = {split: getattr(args, split) for split in (*SPLITS, "exemplars")}
-        summary = assemble_task(sources, args.translations, args.out_dir)
-        print(f"dataset: {summary} rows by origin -> {args.out_dir}")
+        rows = assemble_split(args.source, args.translations, args.out)
+        print(f"dataset: {rows} rows by origin -> {args.out}")
         return 0
     if args.command == "hub":
         if args.cache_dir:  # hub downloads under the project (resources/downloads/hub) unless set otherwise

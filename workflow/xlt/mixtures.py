@@ -126,12 +126,14 @@ def assert_no_leakage(train: pl.DataFrame, validation: pl.DataFrame, test_ids: p
                            f"{overlap.head(3).rows()}")
 
 
-def build_mixture(spec: dict[str, Any], seed: int, datasets_dir: str | Path = paths.DATASETS
-                  ) -> tuple[pl.DataFrame, pl.DataFrame, dict[str, Any]]:
+def build_mixture(spec: dict[str, Any], seed: int, datasets_dir: str | Path = paths.DATASETS,
+                  test_sets: dict[str, str] | None = None) -> tuple[pl.DataFrame, pl.DataFrame, dict[str, Any]]:
     """The training and validation tables of one mixture and its manifest (without input hashes).
 
     ``spec`` is ``xlt.config.mixture_spec(...)``: family, n, tasks, english_language, english (items per
-    task), languages, mode, validation_fraction.
+    task), languages, mode, validation_fraction. ``test_sets``: per task, the table whose source items never
+    train (default: the dataset's test split). A hub task passes its native test items: translations share
+    their source_ids, so the items are the same, and adding a translated test language rebuilds no mixture.
     """
     english, n = spec["english_language"], spec["n"]
     counts = {english: spec["english"], **{lang: n for lang in spec["languages"]}}
@@ -143,7 +145,7 @@ def build_mixture(spec: dict[str, Any], seed: int, datasets_dir: str | Path = pa
     test_ids = []
     for task in spec["tasks"]:
         def scan(split: str) -> pl.LazyFrame:
-            return pl.scan_parquet(Path(datasets_dir) / task / f"{split}.parquet")
+            return pl.scan_parquet(dataset_input(task, split, datasets_dir, test_sets))
 
         task_test_ids = scan("test").select("source_id").unique().collect()
         test_ids.append(task_test_ids.with_columns(task=pl.lit(task)))
@@ -199,21 +201,29 @@ def _shared_with_english(frame: pl.DataFrame, english: str) -> dict[str, dict[st
     return out
 
 
-def dataset_inputs(spec: dict[str, Any], datasets_dir: str | Path = paths.DATASETS) -> list[Path]:
-    return [Path(datasets_dir) / task / f"{split}.parquet" for task in spec["tasks"]
+def dataset_input(task: str, split: str, datasets_dir: str | Path, test_sets: dict[str, str] | None) -> Path:
+    if split == "test" and test_sets and task in test_sets:
+        return Path(test_sets[task])
+    return Path(datasets_dir) / task / f"{split}.parquet"
+
+
+def dataset_inputs(spec: dict[str, Any], datasets_dir: str | Path = paths.DATASETS,
+                   test_sets: dict[str, str] | None = None) -> list[Path]:
+    return [dataset_input(task, split, datasets_dir, test_sets) for task in spec["tasks"]
             for split in ("train", "validation", "test")]
 
 
 def write_mixture(spec: dict[str, Any], seed: int, out_dir: str | Path,
-                  datasets_dir: str | Path = paths.DATASETS) -> dict[str, Any]:
+                  datasets_dir: str | Path = paths.DATASETS, test_sets: dict[str, str] | None = None
+                  ) -> dict[str, Any]:
     """Build one mixture and write train/validation parquet, manifest.json and provenance.json (last)."""
     started = time.time()
     out_dir = Path(out_dir)
-    inputs = dataset_inputs(spec, datasets_dir)
+    inputs = dataset_inputs(spec, datasets_dir, test_sets)
     missing = [str(path) for path in inputs if not path.exists()]
     if missing:
         raise FileNotFoundError(f"mixture {spec['family']}-n{spec['n']}: missing datasets {missing}")
-    train, validation, manifest = build_mixture(spec, seed, datasets_dir)
+    train, validation, manifest = build_mixture(spec, seed, datasets_dir, test_sets)
     manifest["inputs"] = [{"path": str(path), "sha256": sha256_file(path)} for path in inputs]
     outputs = [out_dir / "train.parquet", out_dir / "validation.parquet", out_dir / "manifest.json"]
     write_parquet(train, outputs[0])
@@ -248,13 +258,16 @@ def main(argv: list[str] | None = None) -> int:
     build.add_argument("--spec", required=True, help="JSON of xlt.config.mixture_spec (the rule's params)")
     build.add_argument("--seed", type=int, required=True)
     build.add_argument("--datasets", default=paths.DATASETS, help="root of the normalised datasets")
+    build.add_argument("--test-sets", default=None,
+                       help='JSON {task: path}: the test items that never train, where not the dataset\'s test split')
     build.add_argument("--out-dir", required=True)
     summary = sub.add_parser("summary", help="a CSV of the row counts of many mixtures")
     summary.add_argument("manifests", nargs="+")
     summary.add_argument("--out", required=True)
     args = parser.parse_args(argv)
     if args.command == "build":
-        manifest = write_mixture(json.loads(args.spec), args.seed, args.out_dir, args.datasets)
+        manifest = write_mixture(json.loads(args.spec), args.seed, args.out_dir, args.datasets,
+                                 json.loads(args.test_sets) if args.test_sets else None)
         print(f"mixture {manifest['mixture']} seed {args.seed}: {manifest['rows']['train']} train, "
               f"{manifest['rows']['validation']} validation rows -> {args.out_dir}")
     else:

@@ -23,6 +23,11 @@ def dataset_file(task: str, split: str) -> str:
     return f"{dataset_dir(task)}/{split}.parquet"
 
 
+def dataset_sidecar(task: str, split: str) -> str:
+    """The provenance of one split of a hub task's dataset (assembled split by split)."""
+    return f"{dataset_dir(task)}/{split}.provenance.json"
+
+
 SOURCES = "resources/sources"
 TRANSLATIONS = "resources/translations"
 DOWNLOADS = "resources/downloads"  # the Hugging Face datasets cache of hub data (cache_dir of load_dataset)
