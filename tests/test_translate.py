@@ -184,6 +184,27 @@ def test_the_cache_sends_only_texts_it_has_not_seen(tmp_path):
     assert manifest["texts_cached"] == 0 and len(reprompted.sent) == manifest["texts"]
 
 
+class DyingTranslator(FakeTranslator):
+    """Translates its first call, then dies (a job killed or out of time)."""
+
+    def translate(self, texts, source_lang, target_lang):
+        if self.sent:
+            raise RuntimeError("killed")
+        return super().translate(texts, source_lang, target_lang)
+
+
+def test_a_killed_job_keeps_the_chunks_it_translated(tmp_path):
+    path = tmp_path / "es.parquet"
+    with pytest.raises(RuntimeError, match="killed"):
+        run(math_items(), DyingTranslator(), TranslationCache(path), chunk_texts=3)
+    kept = pl.read_parquet(path)
+    assert kept.height == 3  # the first chunk, written before the second was sent
+    rerun = FakeTranslator()
+    _, manifest = run(math_items(), rerun, TranslationCache(path), chunk_texts=3)
+    assert manifest["texts_cached"] == 3 and len(rerun.sent) == manifest["texts"] - 3
+    assert not set(rerun.sent) & set(kept["text"])
+
+
 def test_a_new_target_language_touches_only_its_own_cache(tmp_path):
     spanish = tmp_path / "es.parquet"
     run(math_items(), FakeTranslator(), TranslationCache(spanish))

@@ -327,6 +327,18 @@ def get_generation_model_dir(wildcards):
     return paths.run_file(wildcards.model, wildcards.run, "model")
 
 
+def get_generation_revision(wildcards):
+    """The pinned commit of a hub base model (its own run only: trained models are directories)."""
+    spec = STUDY["models"][wildcards.model]
+    if (
+        wildcards.run == paths.BASE_RUN
+        and spec["source"] == "hub"
+        and spec.get("revision")
+    ):
+        return f"--revision {spec['revision']} "
+    return ""
+
+
 def get_generation_settings(wildcards):
     """Decoding settings (without the evaluation-set ones, which reach jobs through the prompts file)."""
     generation = STUDY["generation"]

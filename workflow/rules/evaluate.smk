@@ -42,9 +42,11 @@ rule generate:
         slurm_partition=generation_resource("slurm_partition"),
     params:
         model_dir=get_generation_model_dir,
+        revision=get_generation_revision,
         settings=get_generation_settings,
     shell:
-        "python -m xlt.cli generate run --model-dir {params.model_dir} --settings {params.settings:q} "
+        "python -m xlt.cli generate run --model-dir {params.model_dir} {params.revision}"
+        "--settings {params.settings:q} "
         "--prompts {input.prompts} --out {output} --tensor-parallel {resources.gpu} "
         "--threads {threads} > {log} 2>&1"
 

@@ -179,6 +179,16 @@ class VLLMBackend:
 BACKENDS = {"hf": HFBackend, "vllm": VLLMBackend}
 
 
+def resolve_model_dir(model_dir: str, revision: str | None = None) -> str:
+    """A local directory as is; a hub id as its local snapshot at ``revision`` (downloaded unless cached), so
+    every stage loads the commit the config pins (the snapshot's path names it)."""
+    if Path(model_dir).is_dir():
+        return model_dir
+    from huggingface_hub import snapshot_download
+
+    return snapshot_download(model_dir, revision=revision)
+
+
 def load_backend(model_dir: str, prompt_ids: list[list[int]], settings: dict[str, Any]):
     """The configured backend with ``model_dir`` loaded; context length from the longest prompt."""
     longest = max(map(len, prompt_ids)) + settings["max_new_tokens"]
@@ -224,7 +234,8 @@ def main(argv: list[str] | None = None) -> int:
     prompts.add_argument("--exemplars", required=True, help="solved items for k-shot prompts (a train split)")
     prompts.add_argument("--out", required=True)
     run = sub.add_parser("run", help="generate answers to evaluation prompts with one model")
-    run.add_argument("--model-dir", required=True)
+    run.add_argument("--model-dir", required=True, help="a model directory or a hub id")
+    run.add_argument("--revision", default=None, help="the commit of a hub id (models.<m>.revision)")
     run.add_argument("--settings", required=True, help="JSON: the generation config")
     run.add_argument("--prompts", nargs="+", required=True, help="prompt tables (one per task)")
     run.add_argument("--out", nargs="+", required=True, help="generation tables, one per prompt table")
@@ -247,11 +258,13 @@ def main(argv: list[str] | None = None) -> int:
     settings = {**json.loads(args.settings), "tensor_parallel_size": max(1, args.tensor_parallel)}
     if len(args.prompts) != len(args.out):
         raise ValueError(f"{len(args.prompts)} prompt tables but {len(args.out)} outputs")
-    tables = generate(args.model_dir, [pl.read_parquet(path) for path in args.prompts], settings)
+    model_dir = resolve_model_dir(args.model_dir, args.revision)
+    tables = generate(model_dir, [pl.read_parquet(path) for path in args.prompts], settings)
     model_files = sorted(Path(args.model_dir).glob("*.safetensors"))
     for prompts_path, out, table in zip(args.prompts, args.out, tables):
         write_parquet(table, out)
-        write_provenance(out, stage="generate", module=__name__, params=settings,
+        write_provenance(out, stage="generate", module=__name__,
+                         params={**settings, "model": args.model_dir, "revision": args.revision, "loaded": model_dir},
                          inputs=[prompts_path, *model_files], outputs=[out], started=started,
                          seed=settings.get("seed", 0))
         tokens = table["completion_tokens"].sum()

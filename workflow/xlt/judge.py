@@ -29,6 +29,7 @@ from typing import Any
 import polars as pl
 
 from xlt import metrics
+from xlt.generate import chat_token_ids, load_backend, resolve_model_dir
 from xlt.io import write_parquet
 from xlt.provenance import write_provenance
 
@@ -240,8 +241,6 @@ def local_judge(spec: dict[str, Any], model_dir: str) -> Judge:
     first call, so a table whose replies are all rated without the judge never loads it."""
     from transformers import AutoTokenizer
 
-    from xlt.generate import chat_token_ids, load_backend
-
     settings = {"backend": spec["backend"], "seed": spec.get("seed", 0),
                 "max_new_tokens": spec.get("max_new_tokens", 512), "temperature": spec.get("temperature", 0.0),
                 "top_p": spec.get("top_p", 1.0), "batch_size": spec.get("batch_size", 64)}
@@ -294,7 +293,10 @@ def main(argv: list[str] | None = None) -> int:
         torch.set_num_threads(args.threads)
     languages = spec.pop("languages")
     template = check_template(spec.get("prompt") or DEFAULT_PROMPT)
-    judgements = rate(pl.read_parquet(args.generations), make_judge(spec, args.model_dir), languages, template)
+    model_dir = args.model_dir
+    if spec["backend"] != "openai" and model_dir:  # a hub id: its snapshot at judge.model.revision
+        model_dir = resolve_model_dir(model_dir, spec.get("model", {}).get("revision"))
+    judgements = rate(pl.read_parquet(args.generations), make_judge(spec, model_dir), languages, template)
     counts = status_counts(judgements)
     summary = ", ".join(f"{status} {count}" for status, count in counts.items())
     mean = judgements["rating"].mean()
@@ -302,8 +304,10 @@ def main(argv: list[str] | None = None) -> int:
           f"{'n/a' if mean is None else f'{mean:.2f}'}) -> {args.out}")
     check_errors(judgements)
     write_parquet(judgements, args.out)
+    # a local judge's weights are hashed; a hub snapshot is named by its commit ("loaded")
     model_files = sorted(Path(args.model_dir).glob("*.safetensors")) if args.model_dir else []
-    write_provenance(args.out, stage="judge", module=__name__, params={**public_params(spec), "languages": languages},
+    write_provenance(args.out, stage="judge", module=__name__,
+                     params={**public_params(spec), "languages": languages, "loaded": model_dir},
                      inputs=[args.generations, *model_files], outputs=[args.out], started=started,
                      seed=spec.get("seed", 0))
     return 0

@@ -23,6 +23,7 @@ from typing import Any, Protocol
 import numpy as np
 import polars as pl
 
+from xlt.generate import resolve_model_dir
 from xlt.io import canonical_json, write_json, write_parquet
 from xlt.provenance import write_provenance
 from xlt.schema import EXAMPLE_SCHEMA, example_id, read_examples, validate_examples
@@ -32,6 +33,7 @@ DROP_REASONS = ("empty", "copy", "language_id", "length_ratio")
 MIN_CHECKED_CHARS = 20  # shorter sources ("18 apples", a name) say little about length or language
 DROPPED_EXAMPLES = 5  # dropped items shown in the manifest
 EXCERPT_CHARS = 160
+CHUNK_TEXTS = 2048  # texts sent to the model between cache writes
 SAMPLING_KEYS = ("max_new_tokens", "temperature", "top_p", "seed")  # what changes a model's output
 CACHE_SCHEMA = {"key": pl.String, "source_lang": pl.String, "target_lang": pl.String, "text": pl.String,
                 "translation": pl.String}
@@ -178,7 +180,8 @@ def failure(source: str, output: str, target_lang: str, filters: dict[str, Any],
 
 
 def translate_items(items: pl.DataFrame, translator: Translator, source_lang: str, target_lang: str, system: str,
-                    settings: dict[str, Any], cache: TranslationCache, *, max_items: int | None = None,
+                    settings: dict[str, Any], cache: TranslationCache, *, chunk_texts: int = CHUNK_TEXTS,
+                    max_items: int | None = None,
                     seed: int = 0, candidates: list[str] | None = None) -> tuple[pl.DataFrame, dict[str, Any]]:
     """Translate the ``source_lang`` items of one task split (example schema) into ``target_lang``.
 
@@ -200,11 +203,15 @@ def translate_items(items: pl.DataFrame, translator: Translator, source_lang: st
     texts = sorted({m["content"] for messages in source["messages"] for m in messages if has_letters(m["content"])})
     keys = {text: cache_key(settings, source_lang, target_lang, text) for text in texts}
     new = [text for text in texts if cache.get(keys[text]) is None]
-    outputs = translator.translate(new, source_lang, target_lang) if new else []
-    if len(outputs) != len(new):
-        raise ValueError(f"the translator returned {len(outputs)} translations for {len(new)} texts")
-    cache.add([{"key": keys[text], "source_lang": source_lang, "target_lang": target_lang, "text": text,
-                "translation": output} for text, output in zip(new, outputs)])
+    # In chunks, each written to the cache as it comes: a job killed (or timed out) hours into a large split
+    # keeps what it translated, and its rerun sends only the rest.
+    for start in range(0, len(new), chunk_texts):
+        chunk = new[start:start + chunk_texts]
+        outputs = translator.translate(chunk, source_lang, target_lang)
+        if len(outputs) != len(chunk):
+            raise ValueError(f"the translator returned {len(outputs)} translations for {len(chunk)} texts")
+        cache.add([{"key": keys[text], "source_lang": source_lang, "target_lang": target_lang, "text": text,
+                    "translation": output} for text, output in zip(chunk, outputs)])
 
     def translated(text: str) -> str:
         return cache.get(keys[text]) if has_letters(text) else text
@@ -241,15 +248,6 @@ def translate_items(items: pl.DataFrame, translator: Translator, source_lang: st
 
 
 # ---- CLI ---------------------------------------------------------------------------------------------------
-
-
-def resolve_model_dir(model_dir: str, revision: str | None) -> str:
-    """A local directory as is; a hub id as its local snapshot at ``revision`` (downloaded unless cached)."""
-    if Path(model_dir).is_dir():
-        return model_dir
-    from huggingface_hub import snapshot_download
-
-    return snapshot_download(model_dir, revision=revision)
 
 
 def main(argv: list[str] | None = None) -> int:
