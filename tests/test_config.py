@@ -251,3 +251,17 @@ def test_hub_defaults_translation_system_and_the_paper_study():
     raw = yaml.safe_load((ROOT / "studies" / "paper.yaml").read_text())
     del raw["translation"]["name"]
     assert validate_config(raw)["translation"]["name"] == "aya-23-35B"  # the model path's last part
+
+
+def test_mt_judge_and_hub_data_jobs_are_sized_from_their_models():
+    from xlt.resources import helper_model_resources, hub_data_resources
+
+    config = load_config(ROOT / "studies" / "paper.yaml")
+    judge = helper_model_resources(config, config["judge"]["model"], prompts=1600, tokens=1536)
+    translator = helper_model_resources(config, config["translation"]["model"], prompts=14000, tokens=1024)
+    assert (judge["gpu"], translator["gpu"]) == (4, 2)  # 70B and 35B in bf16 plus KV cache on 80 GB GPUs
+    endpoint = helper_model_resources(config, None, prompts=1600, tokens=1536)
+    assert endpoint["gpu"] == 0 and endpoint["cpus_per_gpu"] is None  # an OpenAI-compatible endpoint: a CPU job
+    # mCoT-MATH is one 11.6 GB JSON array that datasets parses whole
+    assert hub_data_resources(config, "math")["mem_mb"] > 8 * hub_data_resources(config, "summarization")["mem_mb"]
+    assert hub_data_resources(config, "summarization", attempt=2)["mem_mb"] == 24_000

@@ -36,6 +36,7 @@ from xlt.io import canonical_json
 from xlt.resources import (
     generation_resources,
     helper_model_resources,
+    hub_data_resources,
     train_gpus,
     train_resources,
     train_strategy,
@@ -145,6 +146,15 @@ def generator_model_input(section):
 def generator_model_arg(section):
     model = STUDY.get(section, {}).get("model")
     return f"--model-dir {model['path']}" if model else ""
+
+
+def hub_data_resource(name):
+    """One resource of a hub data job: memory for the largest dataset it parses."""
+
+    def resource(wildcards, attempt):
+        return hub_data_resources(STUDY, wildcards.task, attempt)[name]
+
+    return resource
 
 
 def translation_entry(wildcards):

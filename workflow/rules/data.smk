@@ -41,8 +41,9 @@ rule hub_dataset:
         "../../envs/data.yaml"
     threads: 1
     resources:
-        mem_mb=16000,
-        runtime=120,
+        mem_mb=hub_data_resource("mem_mb"),
+        runtime=hub_data_resource("runtime"),
+        slurm_partition=hub_data_resource("slurm_partition"),
     params:
         spec=get_hub_spec,
         languages=get_hub_languages,

@@ -135,3 +135,16 @@ def helper_model_resources(config: dict[str, Any], model: dict[str, Any] | None,
     minutes = _minutes(flops, gpus, config["cluster"], startup=10) if model else 10 + prompts // 20
     return {"gpu": gpus, "mem_mb": scaled(_host_memory_for(params_m or 1.0), attempt),
             "runtime": scaled(minutes, attempt), **cluster_fields(config, gpus)}
+
+
+# Host memory of a hub data job by adapter, where the default is not enough: mCoT-MATH is one 11.6 GB JSON
+# array, which `datasets` parses whole (it converts arrays to JSON lines in memory) before writing Arrow.
+HUB_DATA_MEMORY_MB = {"mcot_math": 160_000}
+HUB_DATA_DEFAULT_MEMORY_MB = 16_000
+
+
+def hub_data_resources(config: dict[str, Any], task: str, attempt: int = 1) -> dict[str, Any]:
+    """Memory and runtime of a task's hub data job (a CPU job): the largest any of its adapters needs."""
+    splits = config["tasks"][task]["data"]["splits"].values()
+    memory = max(HUB_DATA_MEMORY_MB.get(split.get("adapter"), HUB_DATA_DEFAULT_MEMORY_MB) for split in splits)
+    return {"mem_mb": scaled(memory, attempt), "runtime": scaled(120, attempt), **cluster_fields(config, 0)}
