@@ -273,3 +273,23 @@ def test_runs_are_read_from_any_scores_path():
         "model": "tiny", "run": "st_math-n40/seed3", "family": "st_math", "mixture": "st_math-n40", "n": 40,
         "seed": 3}
     assert tables.run_of_scores_file(runs.format("my-family-n10/seed0"))["family"] == "my-family"
+
+
+def test_unscored_examples_are_left_out_of_the_means_and_counted(study, tmp_path, monkeypatch):
+    """A judge reply without a rating: no score, not a zero; the tables and the report count it."""
+    from xlt import report
+
+    monkeypatch.chdir(tmp_path)
+    path = write_scores(tmp_path, "small", "base", "math", None, None)
+    scores = pl.read_parquet(path)
+    unrated = (pl.col("lang") == "es") & pl.col("source_id").is_in(["0", "1", "2"])
+    scores.with_columns(score=pl.when(unrated).then(None).otherwise("score")).write_parquet(path)
+    examples = tables.collect_scores([path], study)
+    cells, replicates = tables.cell_bootstrap(examples, study)
+    tidy = tables.results_table(examples, cells, replicates, study)
+    spanish = tidy.filter(lang="es").row(0, named=True)
+    assert (spanish["examples"], spanish["unscored"]) == (ITEMS - 3, 3)
+    assert spanish["score"] == pytest.approx(scores.filter(~unrated, lang="es")["score"].mean())
+    summary = tables.run_summary(examples, cells, replicates, study)
+    assert set(summary["unscored"]) == {3}
+    assert "(3 unscored)" in report.html_table(report.run_table(summary, study))

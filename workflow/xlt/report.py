@@ -41,7 +41,8 @@ of each task; intervals are {{ confidence }}% paired bootstrap intervals over te
 <a href="#runs">runs</a> · <a href="#efficiency">data efficiency</a> · <a href="#tables">tables</a> ·
 <a href="#config">config</a></nav>
 <h2 id="runs">Runs</h2>
-<p>Headline score per run and task: English / seen-language average / unseen-language average.</p>
+<p>Headline score per run and task: English / seen-language average / unseen-language average; "k unscored":
+examples without a score (an LLM judge reply without a rating), left out of the averages.</p>
 {{ run_table }}
 <h2>Figures</h2>
 {% for figure in figures %}
@@ -90,7 +91,9 @@ def run_table(summary: pl.DataFrame, study: dict[str, Any]) -> pl.DataFrame:
                           .fill_null("–")))
     cells = (rows.group_by("model", "run", "setting", "task")
              .agg(pl.col("value").sort_by(pl.col("quantity").replace({"english": "0", "seen": "1", "unseen": "2"}))
-                  .str.join(" / "))
+                  .str.join(" / "), pl.col("unscored").max())
+             .with_columns(value=pl.when(pl.col("unscored") > 0)  # judge replies without a rating
+                           .then(pl.format("{} ({} unscored)", "value", "unscored")).otherwise("value"))
              .pivot(on="task", index=["model", "run", "setting"], values="value"))
     tasks = [task for task in study["tasks"] if task in cells.columns]
     return cells.sort("model", pl.col("run") != "base", "run").select("model", "run", "setting", *tasks)

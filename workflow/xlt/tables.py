@@ -109,7 +109,8 @@ def run_summary(examples: pl.DataFrame, cells: pl.DataFrame, replicates: np.ndar
                 ) -> pl.DataFrame:
     """Per run x task x metric: every language-group average, Perf. to EN (non-English average over English)
     and the seen-minus-unseen gap, each with a paired bootstrap interval (the same item resamples for all
-    languages, so group averages and ratios keep their pairing). ``cells, replicates``: ``cell_bootstrap``."""
+    languages, so group averages and ratios keep their pairing), and the run's unscored examples (left out of
+    every average). ``cells, replicates``: ``cell_bootstrap``."""
     cells = cells.with_row_index("cell")
     groups = language_groups(study)
     rows, quantities = [], []
@@ -136,8 +137,12 @@ def run_summary(examples: pl.DataFrame, cells: pl.DataFrame, replicates: np.ndar
               "metric": pl.String, "quantity": pl.String, "value": pl.Float64}
     summary = pl.DataFrame(rows, schema=schema, orient="row").with_columns(
         ci_low=pl.Series(low), ci_high=pl.Series(high))
-    return summary.with_columns(pl.col("value", "ci_low", "ci_high").fill_nan(None)).sort(
-        *RUN_KEYS, "task", "metric", "quantity")
+    # examples without a score (a judge reply without a rating), counted per run x task x metric, all languages
+    unscored = examples.group_by([*RUN_KEYS, "task", "metric"]).agg(
+        unscored=pl.col("score").is_null().sum().cast(pl.Int64))
+    return (summary.with_columns(pl.col("value", "ci_low", "ci_high").fill_nan(None))
+            .join(unscored, on=[*RUN_KEYS, "task", "metric"], how="left", nulls_equal=True)
+            .sort(*RUN_KEYS, "task", "metric", "quantity"))
 
 
 def headline(frame: pl.DataFrame, study: dict[str, Any]) -> pl.DataFrame:
