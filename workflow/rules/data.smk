@@ -81,7 +81,7 @@ rule translate:
     shell:
         "python -m xlt.cli translate run --source {input.source} --spec {params.spec:q} {params.model} "
         "--out {output.translations} --manifest {output.manifest} --cache {params.cache} "
-        "--threads {threads} > {log} 2>&1"
+        "--tensor-parallel {resources.gpu} --threads {threads} > {log} 2>&1"
 
 
 rule dataset:

@@ -74,7 +74,7 @@ rule judge:
         model=generator_model_arg("judge"),
     shell:
         "python -m xlt.cli judge run --generations {input.generations} --spec {params.spec:q} "
-        "{params.model} --out {output} > {log} 2>&1"
+        "{params.model} --tensor-parallel {resources.gpu} --out {output} > {log} 2>&1"
 
 
 rule score:

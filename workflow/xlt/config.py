@@ -256,9 +256,10 @@ def _data_problems(task: str, spec: dict[str, Any], config: dict[str, Any]) -> l
         if "adapter" not in source:
             continue  # validation: {from_train: N}
         at = f"{where}.splits.{split}"
-        if spec["kind"] not in ADAPTER_KINDS[source["adapter"]]:
-            problems.append(f"{at}.adapter: {source['adapter']!r} reads {'/'.join(sorted(ADAPTER_KINDS[source['adapter']]))} "
-                            f"data, not {spec['kind']}")
+        kinds = ADAPTER_KINDS[source["adapter"]]
+        if spec["kind"] not in kinds:
+            problems.append(f"{at}.adapter: {source['adapter']!r} reads {'/'.join(sorted(kinds))} data, "
+                            f"not {spec['kind']}")
         if "revision" not in source and not Path(source["dataset"]).is_dir():
             problems.append(f"{at}.revision: required for the hub dataset {source['dataset']!r} (pin a commit; "
                             f"{source['dataset']!r} is not a local directory)")

