@@ -179,6 +179,11 @@ class VLLMBackend:
 BACKENDS = {"hf": HFBackend, "vllm": VLLMBackend}
 
 
+def weight_files(model_dir: str | None) -> list[Path]:
+    """A local model's weights, for provenance inputs; none for a hub id (its snapshot path names the commit)."""
+    return sorted(Path(model_dir).glob("*.safetensors")) if model_dir and Path(model_dir).is_dir() else []
+
+
 def resolve_model_dir(model_dir: str, revision: str | None = None) -> str:
     """A local directory as is; a hub id as its local snapshot at ``revision`` (downloaded unless cached), so
     every stage loads the commit the config pins (the snapshot's path names it)."""
@@ -260,7 +265,7 @@ def main(argv: list[str] | None = None) -> int:
         raise ValueError(f"{len(args.prompts)} prompt tables but {len(args.out)} outputs")
     model_dir = resolve_model_dir(args.model_dir, args.revision)
     tables = generate(model_dir, [pl.read_parquet(path) for path in args.prompts], settings)
-    model_files = sorted(Path(args.model_dir).glob("*.safetensors"))
+    model_files = weight_files(args.model_dir)
     for prompts_path, out, table in zip(args.prompts, args.out, tables):
         write_parquet(table, out)
         write_provenance(out, stage="generate", module=__name__,

@@ -23,13 +23,12 @@ import unicodedata
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import polars as pl
 
 from xlt import metrics
-from xlt.generate import chat_token_ids, load_backend, resolve_model_dir
+from xlt.generate import chat_token_ids, load_backend, resolve_model_dir, weight_files
 from xlt.io import write_parquet
 from xlt.provenance import write_provenance
 
@@ -309,7 +308,7 @@ def main(argv: list[str] | None = None) -> int:
     check_errors(judgements)
     write_parquet(judgements, args.out)
     # a local judge's weights are hashed; a hub snapshot is named by its commit ("loaded")
-    model_files = sorted(Path(args.model_dir).glob("*.safetensors")) if args.model_dir else []
+    model_files = weight_files(args.model_dir)
     write_provenance(args.out, stage="judge", module=__name__,
                      params={**public_params(spec), "languages": languages, "loaded": model_dir},
                      inputs=[args.generations, *model_files], outputs=[args.out], started=started,

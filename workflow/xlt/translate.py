@@ -23,7 +23,7 @@ from typing import Any, Protocol
 import numpy as np
 import polars as pl
 
-from xlt.generate import resolve_model_dir
+from xlt.generate import resolve_model_dir, weight_files
 from xlt.io import canonical_json, write_json, write_parquet
 from xlt.provenance import write_provenance
 from xlt.schema import EXAMPLE_SCHEMA, example_id, read_examples, validate_examples
@@ -285,7 +285,7 @@ def main(argv: list[str] | None = None) -> int:
     manifest = {**manifest, "cache": args.cache}
     write_parquet(table, args.out)
     write_json(manifest, args.manifest)
-    model_files = sorted(Path(args.model_dir).glob("*.safetensors")) if Path(args.model_dir).is_dir() else []
+    model_files = weight_files(args.model_dir)
     write_provenance(args.out, stage="translate", module=__name__, params=spec,
                      inputs=[args.source, *model_files], outputs=[args.out, args.manifest], started=started,
                      seed=settings.get("seed", 0))
