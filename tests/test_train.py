@@ -15,7 +15,7 @@ import polars as pl
 import pytest
 
 from conftest import ROOT, TRAINING
-from xlt.train import ModelLoadError, load_base_model, train_run
+from xlt.train import JOB_FILE, ModelLoadError, RunBusyError, TruncationError, hold_run_lock, load_base_model, train_run
 
 EMBEDDED = {"source": "embedded", "train_mode": "full"}
 
@@ -92,6 +92,109 @@ def test_a_killed_training_job_resumes_from_its_last_checkpoint(tiny_base_model,
     summary = json.loads((tmp_path / "training.json").read_text())
     assert summary["resumed_from"] == str(checkpoints / f"checkpoint-{done[-1]}")
     assert summary["steps"] == total  # the interrupted run's full length
+
+
+def test_a_second_trainer_on_a_busy_run_fails_at_once(tiny_base_model, tiny_mixture, tmp_path):
+    """An orphaned training process of a killed Snakemake, and its rerun: the second one stops with one line."""
+    spec = json.dumps({"model": EMBEDDED, "base": str(tiny_base_model), "training": {**TRAINING, "epochs": 200}})
+    command = [sys.executable, "-m", "xlt.cli", "train", "--model", "tiny", "--spec", spec,
+               "--train", str(tiny_mixture / "train.parquet"), "--model-out", str(tmp_path / "model"), "--seed", "0"]
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "workflow")}
+    first = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 120
+        lock = tmp_path / ".train.lock"
+        while time.time() < deadline and not (lock.exists() and "pid" in lock.read_text()):
+            assert first.poll() is None, "the first trainer ended early"
+            time.sleep(0.2)
+        second = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+        assert second.returncode == 1
+        assert f"another training process holds this run (pid {first.pid} " in second.stderr
+        assert len(second.stderr.strip().splitlines()) == 1, second.stderr  # one line, no traceback
+        assert first.poll() is None  # the first one trains on, untouched
+    finally:
+        first.kill()
+        first.wait()
+
+
+def weights(run_dir: Path) -> bytes:
+    return (run_dir / "model" / "model.safetensors").read_bytes()
+
+
+SHORT = {**TRAINING, "max_steps": 4, "save_steps": 2}
+
+
+@pytest.fixture(scope="module")
+def short_run(tiny_base_model, tiny_mixture, tmp_path_factory):
+    """A finished 4-step run, and its weights."""
+    run_dir = tmp_path_factory.mktemp("short")
+    train_run("tiny", EMBEDDED, str(tiny_base_model), SHORT, tiny_mixture, run_dir, seed=0)
+    return run_dir, weights(run_dir)
+
+
+def test_checkpoints_of_another_config_are_discarded_and_the_rerun_equals_a_fresh_run(
+        short_run, tiny_base_model, tiny_mixture, tmp_path):
+    import shutil
+
+    first, old_weights = short_run
+    edited = {**SHORT, "learning_rate": SHORT["learning_rate"] / 10}
+    rerun = tmp_path / "rerun"
+    shutil.copytree(first, rerun)  # the old run's checkpoints and job record stay where the rerun trains
+    shutil.rmtree(rerun / "model")  # as Snakemake removes the outputs of a job it reruns
+    summary = train_run("tiny", EMBEDDED, str(tiny_base_model), edited, tiny_mixture, rerun, seed=0)
+    assert summary["resumed_from"] is None and summary["steps"] == 4
+    fresh = tmp_path / "fresh"
+    train_run("tiny", EMBEDDED, str(tiny_base_model), edited, tiny_mixture, fresh, seed=0)
+    assert weights(rerun) != old_weights
+    assert weights(rerun) == weights(fresh)
+    assert json.loads((rerun / "checkpoints" / JOB_FILE).read_text())["params"]["training"] == edited
+
+
+def test_a_forced_rerun_of_a_finished_job_trains_again_from_the_start(short_run, tiny_base_model, tiny_mixture,
+                                                                       tmp_path):
+    import shutil
+
+    first, old_weights = short_run
+    rerun = tmp_path / "rerun"
+    shutil.copytree(first, rerun)
+    shutil.rmtree(rerun / "model")
+    summary = train_run("tiny", EMBEDDED, str(tiny_base_model), SHORT, tiny_mixture, rerun, seed=0)
+    assert summary["resumed_from"] is None and summary["steps"] == 4
+    assert summary["tokens_per_s"] > 0
+    assert weights(rerun) == old_weights  # same job, same bytes: it retrained, and CPU training is deterministic
+
+
+def test_a_checkpoint_cut_short_is_skipped_for_the_last_complete_one(short_run, tiny_base_model, tiny_mixture,
+                                                                      tmp_path):
+    import shutil
+
+    first, old_weights = short_run
+    rerun = tmp_path / "rerun"
+    shutil.copytree(first, rerun)
+    shutil.rmtree(rerun / "model")
+    # a kill inside the Trainer's save of the last checkpoint, before the job finished
+    (rerun / "checkpoints" / "checkpoint-4" / "trainer_state.json").unlink()
+    job = json.loads((rerun / "checkpoints" / JOB_FILE).read_text())
+    (rerun / "checkpoints" / JOB_FILE).write_text(json.dumps({**job, "finished": False}))
+    summary = train_run("tiny", EMBEDDED, str(tiny_base_model), SHORT, tiny_mixture, rerun, seed=0)
+    assert summary["resumed_from"] == str(rerun / "checkpoints" / "checkpoint-2")
+    assert summary["steps"] == 4 and [c["step"] for c in summary["checkpoints"]] == [2, 4]
+    assert summary["tokens_per_s"] > 0  # the resumed clock continues the interrupted one
+
+
+def test_a_run_held_by_another_trainer_fails_before_loading_anything(tiny_base_model, tiny_mixture, tmp_path):
+    holder = hold_run_lock(tmp_path)
+    try:
+        with pytest.raises(RunBusyError, match="another training process holds this run"):
+            train_run("tiny", EMBEDDED, str(tiny_base_model), SHORT, tiny_mixture, tmp_path, seed=0)
+    finally:
+        holder.close()
+    assert not (tmp_path / "checkpoints").exists()
+
+
+def test_a_max_length_that_truncates_every_reply_names_the_key(tiny_base_model, tiny_mixture, tmp_path):
+    with pytest.raises(TruncationError, match=r"training.max_length .*: 8 tokens truncate every reply of the train set"):
+        train_run("tiny", EMBEDDED, str(tiny_base_model), {**SHORT, "max_length": 8}, tiny_mixture, tmp_path, seed=0)
 
 
 def test_lora_training_saves_a_merged_model(tiny_base_model, tiny_mixture, tmp_path):

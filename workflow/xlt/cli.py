@@ -5,6 +5,8 @@ from __future__ import annotations
 import importlib
 import sys
 
+from xlt.errors import XltError
+
 COMMANDS = {
     "grid": ("xlt.grid", "show the runs a study config expands to"),
     "validate": ("xlt.validate", "validate a study config and print it with defaults filled in"),
@@ -24,6 +26,11 @@ COMMANDS = {
 }
 
 
+# Libraries whose errors describe bad data or a bad model (not a bug of ours): shown as one line.
+LIBRARY_ERRORS = {"polars", "pyarrow", "datasets", "transformers", "huggingface_hub", "safetensors", "jsonschema",
+                  "yaml", "openai"}
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] in ("-h", "--help") or argv[0] not in COMMANDS:
@@ -34,9 +41,16 @@ def main(argv: list[str] | None = None) -> int:
     module = importlib.import_module(COMMANDS[argv[0]][0])
     try:
         return module.main(argv[1:])
-    except (ValueError, FileNotFoundError) as error:
+    except (XltError, ValueError, FileNotFoundError) as error:
         # Our errors say what is wrong and where; a traceback would bury that.
         print(f"xlt {argv[0]}: error: {error}", file=sys.stderr)
+        return 1
+    except Exception as error:  # a library's error (polars, transformers): its type and first line, once
+        if type(error).__module__.split(".")[0] not in LIBRARY_ERRORS:
+            raise
+        first = str(error).strip().splitlines()[0] if str(error).strip() else ""
+        print(f"xlt {argv[0]}: error: {type(error).__name__}: {first} (`python -m {COMMANDS[argv[0]][0]} ...` "
+              f"shows the traceback)", file=sys.stderr)
         return 1
 
 

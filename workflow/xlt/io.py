@@ -12,6 +12,12 @@ from typing import Any
 
 import polars as pl
 
+from xlt.errors import XltError
+
+
+class TableReadError(XltError, ValueError):
+    """A parquet file that cannot be read; the message names the file."""
+
 
 def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
     """Call ``write`` on a temp path beside ``path``, then rename it into place."""
@@ -30,6 +36,19 @@ def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
 def write_parquet(frame: pl.DataFrame, path: str | Path) -> None:
     """Write ``frame`` sorted as given, atomically, with settings that make reruns byte-identical."""
     atomic_write(Path(path), lambda tmp: frame.write_parquet(tmp, compression="zstd", statistics=False))
+
+
+def read_table(path: str | Path, columns: list[str] | None = None) -> pl.DataFrame:
+    """``pl.read_parquet`` whose failures (a missing, truncated or corrupt file, text that is not UTF-8) name the
+    file: polars' own messages do not."""
+    try:
+        return pl.read_parquet(path, columns=columns)
+    except FileNotFoundError:
+        raise TableReadError(f"{path}: no such file") from None
+    except (pl.exceptions.PolarsError, OSError) as error:
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise TableReadError(f"{path}: not a readable parquet table ({reason}); rerun the job that writes it "
+                             f"(snakemake --forcerun <rule>) or replace the file") from None
 
 
 def write_json(data: Any, path: str | Path) -> None:

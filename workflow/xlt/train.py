@@ -3,12 +3,26 @@
 Loss on assistant tokens only; full fine-tuning or LoRA (merged into the saved model, so generation loads one
 directory either way); a checkpoint and a validation loss every ``save_steps`` (and at the last step); the
 checkpoint with the lowest validation loss is the one saved as ``model/``; every checkpoint is kept with its
-learning rate for attribution. A restarted job resumes from its last checkpoint.
+learning rate for attribution.
+
+A restarted job resumes from its last complete checkpoint only when that checkpoint was written by the same job
+(same params and input hashes, recorded in ``checkpoints/job.json``) and that job did not finish; otherwise the old
+checkpoints are discarded and training starts fresh, so a changed config or a forced rerun never keeps a stale
+model. One training process holds a run directory at a time (``.train.lock``).
+
+Usage (the train rule runs this through ``python -m xlt.launch``)::
+
+    python -m xlt.cli train --model tiny_1m --spec '{"model": {...}, "base": "resources/models/tiny_1m", \
+        "training": {...}}' --train results/mixtures/st_math-n40/seed0/train.parquet \
+        --model-out results/runs/tiny_1m/st_math-n40/seed0/model --seed 0
 """
 
 from __future__ import annotations
 
 import argparse
+import errno
+import fcntl
+import hashlib
 import json
 import math
 import os
@@ -20,13 +34,25 @@ from typing import Any
 
 import polars as pl
 
-from xlt.io import write_json, write_parquet
+from xlt.errors import XltError
+from xlt.io import canonical_json, read_table, sha256_file, write_json, write_parquet
 from xlt.provenance import write_provenance
 from xlt.tokenizer import ensure_chat_template
 
+JOB_FILE = "job.json"  # in checkpoints/: which job wrote the checkpoints, and whether it finished
+LOCK_FILE = ".train.lock"  # in the run directory: held by the one training process of the run
 
-class ModelLoadError(RuntimeError):
+
+class ModelLoadError(XltError):
     """A base model could not be loaded; the message names the config key."""
+
+
+class RunBusyError(XltError):
+    """Another training process holds the run directory."""
+
+
+class TruncationError(XltError):
+    """``max_length`` leaves no reply token of a split to train on."""
 
 
 def load_base_model(model_key: str, model_spec: dict[str, Any], path: str, dtype):
@@ -54,7 +80,7 @@ def load_base_model(model_key: str, model_spec: dict[str, Any], path: str, dtype
 def messages_dataset(path: str | Path):
     from datasets import Dataset
 
-    frame = pl.read_parquet(path, columns=["id", "messages"])
+    frame = read_table(path, columns=["id", "messages"])
     return Dataset.from_dict({"messages": frame["messages"].to_list()})
 
 
@@ -79,10 +105,12 @@ def make_callbacks():
             return control
 
     class WallClock(TrainerCallback):
-        """Elapsed seconds in every log entry, for tokens/s."""
+        """Elapsed training seconds in every log entry, for tokens/s; a resumed job continues the clock of the
+        checkpoint it resumes (the restored log history), so elapsed time never goes backwards."""
 
         def on_train_begin(self, args, state, control, **kwargs):
-            self.started = time.time()
+            resumed = [entry["elapsed_s"] for entry in state.log_history if "elapsed_s" in entry]
+            self.started = time.time() - (resumed[-1] if resumed else 0.0)
 
         def on_log(self, args, state, control, logs=None, **kwargs):
             if state.log_history:  # the entry this log call just appended
@@ -112,18 +140,128 @@ def checkpoint_table(checkpoints_dir: Path, log: pl.DataFrame) -> list[dict[str,
     return rows
 
 
+def checkpoint_step(folder: Path) -> int:
+    return int(folder.name.split("-")[1])
+
+
+def checkpoint_is_complete(folder: Path) -> bool:
+    """The Trainer writes ``trainer_state.json`` last (weights, optimizer, scheduler and RNG state before it): a
+    checkpoint cut short by a kill has none, or a partial one."""
+    try:
+        json.loads((folder / "trainer_state.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return True
+
+
+def job_record(params: dict[str, Any], inputs: dict[str, Path]) -> dict[str, Any]:
+    """What makes one training job the same job: its params and the sha256 of every input, by role (not by path,
+    so a moved checkout still resumes). ``job`` is the digest of both."""
+    hashes = {role: sha256_file(path) for role, path in sorted(inputs.items())}
+    digest = hashlib.sha256(canonical_json({"params": params, "inputs": hashes}).encode()).hexdigest()
+    return {"job": digest, "params": params, "inputs": hashes, "finished": False}
+
+
+def resumable_checkpoint(checkpoints_dir: Path, job: dict[str, Any]) -> tuple[str | None, str]:
+    """The checkpoint this job may resume from (None: train from the start), and why, for the log.
+
+    Checkpoints resume only the job that wrote them while it was unfinished: those of another job (other params
+    or inputs), of no recorded job, or of a finished run of this job (a forced rerun, or outputs deleted to
+    retrain) are discarded. Incomplete checkpoints (cut short by a kill) are removed and the last complete one is
+    resumed.
+    """
+    if not checkpoints_dir.is_dir() or not any(checkpoints_dir.iterdir()):
+        return None, "no checkpoints: training from the start"
+    try:
+        recorded = json.loads((checkpoints_dir / JOB_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        recorded = None
+    reason = None
+    if recorded is None:
+        reason = f"checkpoints without a {JOB_FILE} (an unknown job)"
+    elif recorded.get("job") != job["job"]:
+        changed = sorted(key for key in ("params", "inputs") if recorded.get(key) != job[key])
+        reason = f"checkpoints of another job (its {' and '.join(changed) or 'record'} differ)"
+    elif recorded.get("finished"):
+        reason = "checkpoints of a finished run of this job (a forced rerun)"
+    if reason:
+        shutil.rmtree(checkpoints_dir)
+        checkpoints_dir.mkdir(parents=True)
+        return None, f"{reason}: discarded, training from the start"
+    folders = sorted(checkpoints_dir.glob("checkpoint-*"), key=checkpoint_step)
+    complete = [folder for folder in folders if checkpoint_is_complete(folder)]
+    for folder in folders:
+        if folder not in complete:
+            shutil.rmtree(folder)
+    if not complete:
+        return None, "no complete checkpoint of this job: training from the start"
+    skipped = [folder.name for folder in folders if folder not in complete]
+    note = f" (removed incomplete {', '.join(skipped)})" if skipped else ""
+    return str(complete[-1]), f"resuming this job from {complete[-1].name}{note}"
+
+
+def hold_run_lock(run_dir: Path):
+    """An exclusive lock on the run directory for this process's lifetime (released when it exits, killed or
+    not); raises ``RunBusyError`` at once when another training process holds it."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    handle = open(run_dir / LOCK_FILE, "a+", encoding="utf-8")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as error:
+        if error.errno not in (errno.EAGAIN, errno.EACCES):
+            raise
+        handle.seek(0)
+        holder = handle.read().strip() or "unknown"
+        handle.close()
+        raise RunBusyError(f"{run_dir}: another training process holds this run ({holder}); it may be an orphan of "
+                           f"a killed Snakemake: wait for it to end or kill it, then rerun") from None
+    handle.seek(0)
+    handle.truncate()
+    handle.write(f"pid {os.getpid()} on {os.uname().nodename} since {time.strftime('%Y-%m-%d %H:%M:%S')}\n")
+    handle.flush()
+    return handle
+
+
+def fully_truncated(trainer, train_rows: int, validation_rows: int, max_length: int, where: str) -> dict[str, int]:
+    """Examples TRL dropped because ``max_length`` cut off their whole reply, per split; raises
+    ``TruncationError`` when that leaves a split with nothing to train or validate on."""
+    kept = {"train": len(trainer.train_dataset), "validation": len(trainer.eval_dataset)}
+    dropped = {"train": train_rows - kept["train"], "validation": validation_rows - kept["validation"]}
+    for split, rows in (("train", train_rows), ("validation", validation_rows)):
+        if rows and not kept[split]:
+            raise TruncationError(f"{where}: {max_length} tokens truncate every reply of the {split} set ({rows} "
+                                  f"examples: each prompt alone fills max_length); raise max_length")
+    return dropped
+
+
 def train_run(model_key: str, model_spec: dict[str, Any], base_path: str, settings: dict[str, Any],
               mixture_dir: str | Path, run_dir: str | Path, seed: int, world_size: int = 1) -> dict[str, Any]:
     """Fine-tune ``base_path`` on the mixture in ``mixture_dir`` (train.parquet, validation.parquet); write
     ``run_dir/model``, ``run_dir/training.json`` and ``run_dir/training_log.parquet``; checkpoints go to
     ``run_dir/checkpoints``."""
+    main_process = int(os.environ.get("RANK", "0")) == 0  # under accelerate launch, one process owns the run
+    lock = hold_run_lock(Path(run_dir)) if main_process else None
+    try:
+        return _train_holding_lock(model_key, model_spec, base_path, settings, Path(mixture_dir), Path(run_dir), seed,
+                                   world_size, main_process)
+    finally:
+        if lock is not None:
+            lock.close()
+
+
+def _train_holding_lock(model_key: str, model_spec: dict[str, Any], base_path: str, settings: dict[str, Any],
+                        mixture_dir: Path, run_dir: Path, seed: int, world_size: int,
+                        main_process: bool) -> dict[str, Any]:
     import torch
-    from transformers.trainer_utils import get_last_checkpoint
     from trl import SFTConfig, SFTTrainer
 
     started = time.time()
-    run_dir, mixture_dir = Path(run_dir), Path(mixture_dir)
     checkpoints_dir = run_dir / "checkpoints"
+    inputs = {"train": mixture_dir / "train.parquet", "validation": mixture_dir / "validation.parquet"}
+    if Path(base_path).is_dir():
+        inputs.update({f"base/{path.name}": path for path in sorted(Path(base_path).glob("*.safetensors"))})
+    job = job_record({"model": model_key, "model_spec": model_spec, "base": base_path, "training": settings,
+                      "seed": seed, "processes": world_size}, inputs)
     on_gpu = torch.cuda.is_available()
     model, tokenizer = load_base_model(model_key, model_spec, base_path,
                                        torch.bfloat16 if on_gpu else torch.float32)
@@ -172,10 +310,15 @@ def train_run(model_key: str, model_spec: dict[str, Any], base_path: str, settin
     )
     trainer = SFTTrainer(model=model, args=args, train_dataset=train, eval_dataset=validation,
                          processing_class=tokenizer, peft_config=peft_config, callbacks=make_callbacks())
-    last = get_last_checkpoint(str(checkpoints_dir)) if checkpoints_dir.is_dir() else None
+    truncated = fully_truncated(trainer, len(train), len(validation), settings["max_length"],
+                                f"training.max_length (or models.{model_key}.training.max_length, where set)")
+    with args.main_process_first(local=False, desc="checkpoint check"):  # the main process discards first
+        last, why = resumable_checkpoint(checkpoints_dir, job)
+        if main_process:
+            write_json(job, checkpoints_dir / JOB_FILE)
+    print(f"checkpoints: {why}", flush=True)
     trainer.train(resume_from_checkpoint=last)
     log = training_log(trainer.state.log_history)
-    main_process = trainer.is_world_process_zero()  # under accelerate launch, one process writes
     model_dir = run_dir / "model"
     tmp_dir = run_dir / ".model.tmp"
     if main_process:
@@ -199,8 +342,8 @@ def train_run(model_key: str, model_spec: dict[str, Any], base_path: str, settin
         elapsed = last_row["elapsed_s"] - first["elapsed_s"]
         tokens_per_s = (last_row["num_input_tokens_seen"] - first["num_input_tokens_seen"]) / elapsed if elapsed else None
     summary = {
-        "model": model_key, "mixture_dir": str(mixture_dir), "seed": seed,
-        "steps": trainer.state.global_step, "resumed_from": last,
+        "model": model_key, "mixture_dir": str(mixture_dir), "seed": seed, "job": job["job"],
+        "steps": trainer.state.global_step, "resumed_from": last, "dropped_by_max_length": truncated,
         "best_checkpoint": best, "best_eval_loss": trainer.state.best_metric,
         "checkpoints": checkpoints, "train_examples": len(train), "validation_examples": len(validation),
         "tokens_per_s": tokens_per_s, "gradient_accumulation_steps": args.gradient_accumulation_steps,
@@ -208,13 +351,11 @@ def train_run(model_key: str, model_spec: dict[str, Any], base_path: str, settin
     }
     write_parquet(log, run_dir / "training_log.parquet")
     write_json(summary, run_dir / "training.json")
-    inputs = [mixture_dir / "train.parquet", mixture_dir / "validation.parquet"]
-    if Path(base_path).is_dir():
-        inputs += sorted(Path(base_path).glob("*.safetensors"))
     write_provenance(model_dir, stage="train", module=__name__,
                      params={"model": model_key, "model_spec": model_spec, "base": base_path, "training": settings},
-                     inputs=inputs, outputs=sorted(p for p in model_dir.iterdir() if p.is_file()),
+                     inputs=list(inputs.values()), outputs=sorted(p for p in model_dir.iterdir() if p.is_file()),
                      started=started, seed=seed)
+    write_json({**job, "finished": True}, checkpoints_dir / JOB_FILE)  # a rerun of this job retrains
     return summary
 
 
