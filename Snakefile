@@ -17,15 +17,10 @@ from snakemake.utils import min_version
 min_version("9.27")
 
 
-if not workflow.overwrite_configfiles:
-
-    configfile: "config.yaml"
-
-
 report: "workflow/report/workflow.rst"
 
 
-include: "workflow/rules/common.smk"
+include: "workflow/rules/common.smk"  # reads config.yaml (unless --configfile) and validates it
 include: "workflow/rules/data.smk"
 include: "workflow/rules/mixtures.smk"
 include: "workflow/rules/models.smk"

@@ -66,6 +66,27 @@ BAD_CONFIGS = [
      "models.tiny_1m.families[1]: 'st_code' is not a mixture family"),
     ("zero items in a split", "tasks.summarization.data.items.test", 0,
      "tasks.summarization.data.items.test: 0 is less than the minimum of 1"),
+    # checks that used to pass silently or fail late
+    ("a fractional n", "mixtures.families.st_math.n", [0, 20.0],
+     "mixtures.families.st_math.n[1]: 20.0 is not a whole number; write it without a decimal point"),
+    ("a batch its devices cannot split", "training.per_device_batch_size", 5,
+     "training.batch_size: 16 is not a multiple of training.per_device_batch_size 5 = 5"),
+    ("a per-model batch its devices cannot split", "models.tiny_1m.training", {"batch_size": 12},
+     "models.tiny_1m.training.batch_size: 12 is not a multiple of training.per_device_batch_size 16"),
+    ("warmup with a constant schedule", "training.warmup_ratio", 0.1,
+     "training.warmup_ratio: 0.1 with training.lr_scheduler constant, which has no warmup"),
+    ("YAML's no for Norwegian", "languages.unseen", ["ar", False],
+     "languages.unseen[1]: False is not a string: YAML reads unquoted no/yes/on/off/true/false as booleans"),
+    ("more English than the synthetic pool", "mixtures.families.st_math.english", 400,
+     "mixtures.families.st_math.n[0]: n=0 needs 400 math train items (max(english, n)); tasks.math.data.items.train is 300"),
+    ("a disjoint mixture larger than the pool", "mixtures.families.mt.n", [80],
+     "mixtures.families.mt.n[0]: n=80 needs 350 math train items (english + n x 4 languages (disjoint)); "
+     "tasks.math.data.items.train is 300"),
+    ("validation larger than its pool", "tasks.math.data.items.validation", 10,
+     "mixtures.families.st_math.n[0]: n=0 needs 20 math validation items (max(english, n), times "
+     "validation_fraction); tasks.math.data.items.validation is 10"),
+    ("a hub model without a revision", "models.tiny_1m", {"source": "hub", "path": "org/m", "params_m": 1},
+     "models.tiny_1m.revision: required for the hub model 'org/m'"),
 ]
 
 
@@ -141,11 +162,55 @@ def test_grid_expansion(small_config):
 
 
 def test_a_model_can_be_limited_to_some_families(raw):
-    raw["models"]["big"] = {"source": "hub", "path": "org/model", "params_m": 8000, "families": ["st_math"]}
+    raw["models"]["big"] = {"source": "hub", "path": "org/model", "revision": "abc123", "params_m": 8000,
+                            "families": ["st_math"], "training": {"per_device_batch_size": 8}}
     config = validate_config(raw)
     assert sorted(run["mixture"] for run in runs(config) if run["model"] == "big") == [
         "st_math-n0", "st_math-n40"]
     assert len([run for run in runs(config) if run["model"] == "tiny_1m"]) == 5
+
+
+def test_a_test_split_with_every_language_native_or_translated_is_valid(raw):
+    raw["tasks"]["math"]["data"] = copy.deepcopy(HUB_DATA)
+    raw["tasks"]["math"]["data"]["splits"]["test"]["languages"] = ["en", "es", "fr", "ja", "zh"]
+    raw["tasks"]["math"]["translate"] = [{"split": "test", "languages": ["ar", "ko", "pt"]}]
+    raw["tasks"]["math"]["metrics"] = ["math_accuracy"]
+    raw["translation"] = {"model": {"source": "local", "path": "/models/mt"}}
+    validate_config(raw)
+    raw["tasks"]["math"]["translate"] = [{"split": "test", "languages": ["ar", "ko", "pt", "zh"]}]
+    with pytest.raises(ConfigError, match=r"tasks.math.translate\[0\].languages\[3\]: 'zh' is read natively by "
+                                          r"tasks.math.data.splits.test"):
+        validate_config(raw)
+
+
+YAML_FAULTS = [
+    ("a duplicate key", "training:\n  learning_rate: 1.0e-3\n", 
+     "line {line}, column 1: not valid YAML: duplicate key 'training' (first written on line {first}"),
+    ("an unclosed list", "seeds: [0\n",
+     "line {end}, column 1: not valid YAML: expected ',' or ']', but got '<stream end>' (while parsing a flow "
+     "sequence, started on line {line})"),
+]
+
+
+@pytest.mark.parametrize("what, tail, message", YAML_FAULTS, ids=[case[0] for case in YAML_FAULTS])
+def test_yaml_faults_name_the_file_and_line_in_xlt_and_in_snakemake(tmp_path, what, tail, message):
+    """``xlt validate`` and a plain ``snakemake`` (``make study``) name the line; Snakemake's own reader, which
+    ``--configfile`` uses before any workflow code runs, does not (the README says so)."""
+    import subprocess
+    import sys
+
+    text = SMALL_CONFIG.read_text()
+    first = next(i for i, line in enumerate(text.splitlines(), 1) if line.startswith("training:"))
+    bad = tmp_path / "config.yaml"
+    bad.write_text(text + tail)
+    expected = message.format(line=len(text.splitlines()) + 1, end=len(text.splitlines()) + 2, first=first)
+    with pytest.raises(ConfigError) as error:
+        load_config(bad)
+    assert f"{bad}, {expected}" in str(error.value)
+    result = subprocess.run([sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "-d", str(tmp_path), "-n"],
+                            capture_output=True, text=True, timeout=300)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0 and expected in output, output[-2000:]
 
 
 def test_embedded_config_is_valid():
@@ -177,10 +242,12 @@ def test_embedded_models_need_head_sizes_vllm_cpu_supports(raw):
 def test_cluster_resources_follow_model_size_and_grow_with_the_attempt(raw):
     from xlt.resources import generation_resources, train_resources, train_strategy
 
-    raw["models"]["llama_8b"] = {"source": "hub", "path": "meta-llama/Llama-3.1-8B", "params_m": 8000}
-    raw["models"]["aya_35b"] = {"source": "hub", "path": "org/aya-35b", "params_m": 35000}
-    raw["models"]["lora_8b"] = {"source": "hub", "path": "meta-llama/Llama-3.1-8B", "params_m": 8000,
-                                "train_mode": "lora"}
+    raw["models"]["llama_8b"] = {"source": "hub", "path": "meta-llama/Llama-3.1-8B", "revision": "main",
+                                 "params_m": 8000, "training": {"per_device_batch_size": 8}}
+    raw["models"]["aya_35b"] = {"source": "hub", "path": "org/aya-35b", "revision": "main", "params_m": 35000,
+                                "training": {"per_device_batch_size": 2}}
+    raw["models"]["lora_8b"] = {"source": "hub", "path": "meta-llama/Llama-3.1-8B", "revision": "main",
+                                "params_m": 8000, "train_mode": "lora"}
     raw["cluster"] = {"gpu_partition": "gpu", "gpu_model": "a100", "cpus_per_gpu": 6}
     config = validate_config(raw)
     models = ("tiny_1m", "llama_8b", "aya_35b", "lora_8b")
@@ -217,6 +284,9 @@ BAD_HUB_CONFIGS = [
      "tasks.math.translate[0].split: 'exemplars' is not a split of tasks.math.data.splits"),
     ("translating into a non-study language", "tasks.math.translate", [{"split": "test", "languages": ["de"]}],
      "tasks.math.translate[0].languages[0]: 'de' is not a study language"),
+    ("an evaluation language without test data", "tasks.math.data.splits.test",
+     {**HUB_TEST, "languages": ["en", "es", "fr", "ja", "zh", "ar", "pt"]},
+     "tasks.math.data.splits.test.languages: the evaluation language 'ko' has no test data"),
     ("judge metric without a judge", "tasks.instruction_following.metrics", ["judge_rating"],
      "tasks.instruction_following.metrics[0]: judge_rating needs a judge"),
 ]

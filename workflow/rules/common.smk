@@ -22,6 +22,7 @@ from snakemake.exceptions import WorkflowError
 from xlt import paths
 from xlt.config import (
     ConfigError,
+    read_config_file,
     analysis_spec,
     eval_languages,
     figure_names,
@@ -42,11 +43,16 @@ from xlt.resources import (
     train_strategy,
 )
 
+CONFIG_FILES = [str(path) for path in workflow.overwrite_configfiles or ["config.yaml"]]
 try:
-    STUDY = validate_config(
-        config,
-        source=", ".join(map(str, workflow.overwrite_configfiles or ["config.yaml"])),
-    )
+    # xlt's YAML reader first: Snakemake's names neither the file nor the line, and keeps duplicate keys
+    for _path in CONFIG_FILES:
+        read_config_file(_path)
+    if not workflow.overwrite_configfiles:
+
+        configfile: "config.yaml"
+
+    STUDY = validate_config(config, source=", ".join(CONFIG_FILES))
 except ConfigError as error:
     raise WorkflowError(str(error)) from None
 

@@ -377,8 +377,16 @@ def read_split(task: str, name: str, spec: dict[str, Any], languages: list[str],
             add(_select_fields(raw, [turns], ["id"], spec, where), lang=langs[0], turns_field=turns)
         else:  # a language column
             frame = _select_fields(raw, fields, [], spec, where).with_row_index("row")
+            codes = frame.select(adapter.language().meta.root_names()[0]).to_series().cast(pl.String)
             frame = frame.with_columns(lang=adapter.language())
             found = set(frame["lang"].drop_nulls().unique())
+            if not found & set(spec.get("languages") or languages):
+                unknown = sorted(set(codes.filter(frame["lang"].is_null()).drop_nulls().unique().to_list()))
+                raise ValueError(
+                    f"{where}: no rows in the study languages {spec.get('languages') or languages}; the language "
+                    f"column {codes.name!r} holds {sorted(set(codes.drop_nulls().unique().to_list()))[:12]}"
+                    + (f", of which {unknown[:12]} are codes the {spec['adapter']!r} adapter does not know "
+                       f"(it reads ISO 639-3 codes such as 'eng' where the dataset has them)" if unknown else ""))
             lacking = [lang for lang in (spec.get("languages") or []) if lang not in found]
             if lacking:
                 raise ValueError(f"{where}: no rows in language(s) {lacking}; it has {sorted(found)} (drop them "

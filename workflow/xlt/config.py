@@ -69,7 +69,15 @@ def _with_defaults(validator_class):
     return jsonschema.validators.extend(validator_class, {"properties": set_defaults})
 
 
-DefaultFillingValidator = _with_defaults(jsonschema.Draft202012Validator)
+def _strict_types(validator_class):
+    """JSON Schema counts 20.0 as an integer; a study config means an item count, so only whole numbers written
+    as such are integers (and YAML's true/false never are)."""
+    checker = validator_class.TYPE_CHECKER.redefine(
+        "integer", lambda checker, value: isinstance(value, int) and not isinstance(value, bool))
+    return jsonschema.validators.extend(validator_class, type_checker=checker)
+
+
+DefaultFillingValidator = _with_defaults(_strict_types(jsonschema.Draft202012Validator))
 
 
 def key_path(parts) -> str:
@@ -93,6 +101,11 @@ def _schema_problem(error: jsonschema.ValidationError) -> list[str]:
             return problems
     if error.validator == "required":
         return [f"{where}: {error.message}"]
+    if error.validator == "type" and isinstance(error.instance, bool) and "string" in str(error.validator_value):
+        return [f"{where}: {error.instance!r} is not a string: YAML reads unquoted no/yes/on/off/true/false as "
+                f"booleans (Norwegian is no); quote the code, e.g. 'no'"]
+    if error.validator == "type" and error.validator_value == "integer" and isinstance(error.instance, float):
+        return [f"{where}: {error.instance!r} is not a whole number; write it without a decimal point"]
     if "propertyNames" in error.schema_path:
         return [f"{where}: name {error.instance!r} must match {error.schema.get('pattern', 'the name pattern')} "
                 f"(a lower-case letter, then lower-case letters, digits or underscores)"]
@@ -142,15 +155,48 @@ def family_setting(family: dict[str, Any], seen: list[str]) -> str:
     return "single_task"
 
 
-def load_config(path: str | Path) -> dict[str, Any]:
+class _StrictLoader(yaml.SafeLoader):
+    """YAML's safe loader, refusing a key written twice in one mapping (plain YAML keeps the last silently)."""
+
+
+def _construct_unique_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
+    seen: dict[Any, int] = {}
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"duplicate key {key!r} (first written on line {seen[key] + 1}; YAML would keep only "
+                f"the last)", key_node.start_mark)
+        seen[key] = key_node.start_mark.line
+    return loader.construct_mapping(node, deep=deep)
+
+
+_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_unique_mapping)
+
+
+def read_config_file(path: str | Path) -> dict[str, Any]:
+    """The raw mapping of a YAML config file; a syntax error or a duplicate key names the file and line."""
     path = Path(path)
     if not path.exists():
         raise ConfigError([f"config file {path} does not exist"], str(path))
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as error:
-        raise ConfigError([f"not valid YAML: {error}"], str(path)) from error
-    return validate_config(raw or {}, str(path))
+        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_StrictLoader)
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "somewhere"
+        problem = error.problem or error.context or "unreadable"
+        if error.context and error.problem and error.context_mark:
+            problem += f" ({error.context}, started on line {error.context_mark.line + 1})"
+        raise ConfigError([f"{path}, {where}: not valid YAML: {problem}"], str(path)) from None
+    except (yaml.YAMLError, UnicodeDecodeError) as error:
+        raise ConfigError([f"{path}: not valid YAML: {error}"], str(path)) from None
+    if raw is not None and not isinstance(raw, dict):
+        raise ConfigError([f"{path}: expected a mapping of keys, found {type(raw).__name__}"], str(path))
+    return raw or {}
+
+
+def load_config(path: str | Path) -> dict[str, Any]:
+    return validate_config(read_config_file(path), str(path))
 
 
 def _semantic_problems(config: dict[str, Any]) -> list[str]:
@@ -239,7 +285,68 @@ def _semantic_problems(config: dict[str, Any]) -> list[str]:
                                 f"{', '.join(config['mixtures']['families'])})")
         if model.get("train_mode") == "full" and "lora" in model:
             problems.append(f"{where}.lora: set train_mode: lora to use LoRA settings")
+        if model["source"] == "hub" and "revision" not in model:
+            problems.append(f"{where}.revision: required for the hub model {model.get('path')!r} (pin a commit, so "
+                            f"every stage and rerun loads the same weights)")
+        problems.extend(_training_problems(config, name))
+    problems.extend(_synthetic_pool_problems(config))
     return problems
+
+
+def _training_problems(config: dict[str, Any], model: str) -> list[str]:
+    """One model's resolved training settings: a global batch its processes can split, a schedule that does
+    what its warmup says. Each problem names the key that set the value (the model's override, or training)."""
+    from xlt.resources import train_gpus
+
+    settings, overrides = model_training(config, model), config["models"][model].get("training", {})
+
+    def key(name: str) -> str:
+        return f"models.{model}.training.{name}" if name in overrides else f"training.{name}"
+
+    problems = []
+    processes = max(1, train_gpus(config, model))
+    per_step = settings["per_device_batch_size"] * processes
+    if settings["batch_size"] % per_step:
+        on = f" x {processes} GPUs (from params_m)" if processes > 1 else ""
+        problems.append(f"{key('batch_size')}: {settings['batch_size']} is not a multiple of "
+                        f"{key('per_device_batch_size')} {settings['per_device_batch_size']}{on} = {per_step} "
+                        f"(gradient accumulation makes up the rest of the global batch)")
+    if settings["lr_scheduler"] == "constant" and settings["warmup_ratio"] > 0:
+        problems.append(f"{key('warmup_ratio')}: {settings['warmup_ratio']} with {key('lr_scheduler')} constant, "
+                        f"which has no warmup; use constant_with_warmup (or linear, cosine), or warmup_ratio 0")
+    return problems
+
+
+def _synthetic_pool_problems(config: dict[str, Any]) -> list[str]:
+    """Mixtures that ask a synthetic task for more items than its splits have (xlt.mixtures' sampling: every
+    language has every source item; ``parallel`` reuses English's items, ``disjoint`` deals the items English
+    did not take among the other languages; validation takes ``ceil(count x validation_fraction)`` per cell)."""
+    import math
+
+    problems = []
+    fraction = config["mixtures"]["validation_fraction"]
+    for name, family in config["mixtures"]["families"].items():
+        languages = family.get("languages", config["languages"]["seen"])
+        for task in family["tasks"]:
+            spec = config["tasks"].get(task)
+            if not spec or spec["data"]["source"] != "synthetic" or "items" not in spec["data"]:
+                continue
+            for i, n in enumerate(family["n"]):
+                for split, count in (("train", lambda c: c), ("validation", lambda c: math.ceil(c * fraction))):
+                    english, other = count(family["english"]), count(n) if n else 0
+                    if family["mode"] == "parallel":
+                        needed = max(english, other)
+                    else:
+                        needed = english + other * len(languages)
+                    have = spec["data"]["items"][split]
+                    if needed > have:
+                        how = (f"max(english, n)" if family["mode"] == "parallel"
+                               else f"english + n x {len(languages)} languages (disjoint)")
+                        problems.append(
+                            f"mixtures.families.{name}.n[{i}]: n={n} needs {needed} {task} {split} items "
+                            f"({how}{', times validation_fraction' if split == 'validation' else ''}); "
+                            f"tasks.{task}.data.items.{split} is {have}")
+    return list(dict.fromkeys(problems))
 
 
 def _data_problems(task: str, spec: dict[str, Any], config: dict[str, Any]) -> list[str]:
@@ -273,6 +380,12 @@ def _data_problems(task: str, spec: dict[str, Any], config: dict[str, Any]) -> l
             continue
         if entry["split"] not in data.get("splits", {}):
             problems.append(f"{at}.split: {entry['split']!r} is not a split of {where}.splits")
+        native = split_languages(data.get("splits", {}).get(entry["split"], {}))
+        for j, code in enumerate(entry["languages"]):
+            if native is not None and code in native:
+                problems.append(f"{at}.languages[{j}]: {code!r} is read natively by {where}.splits.{entry['split']} "
+                                f"(its languages); native data wins, so the translation would be thrown away: "
+                                f"drop one of the two")
         source_lang = entry.get("from", config["languages"]["english"])
         if source_lang not in study:
             problems.append(f"{at}.from: {source_lang!r} is not a study language")
@@ -283,7 +396,25 @@ def _data_problems(task: str, spec: dict[str, Any], config: dict[str, Any]) -> l
                 problems.append(f"{at}.languages[{j}]: {code!r} is the language translated from")
         if "translation" not in config:
             problems.append(f"{at}: translating needs an MT model (the top-level translation: key)")
+    test = data.get("splits", {}).get("test")
+    native = split_languages(test) if test else None
+    if native is not None:
+        translated = {code for entry in spec["translate"] if entry["split"] == "test" for code in entry["languages"]}
+        for code in study:
+            if code not in native and code not in translated:
+                problems.append(f"{where}.splits.test.languages: the evaluation language {code!r} has no test data "
+                                f"(not read natively, not in a tasks.{task}.translate entry for the test split)")
     return problems
+
+
+def split_languages(split: dict[str, Any]) -> set[str] | None:
+    """The languages a hub split names (``languages``, or the chat adapter's ``language``); None where it names
+    none (then the adapter reads every study language the dataset has, known only once read)."""
+    if "languages" in split:
+        return set(split["languages"])
+    if "language" in split:
+        return {split["language"]}
+    return None
 
 
 def _generator_problems(config: dict[str, Any]) -> list[str]:
@@ -293,6 +424,8 @@ def _generator_problems(config: dict[str, Any]) -> list[str]:
         model = config.get(section, {}).get("model")
         if model and model["source"] == "hub" and "params_m" not in model:
             problems.append(f"{section}.model.params_m: required for a hub model (its GPUs and memory on a cluster)")
+        if model and model["source"] == "hub" and "revision" not in model:
+            problems.append(f"{section}.model.revision: required for the hub model {model['path']!r} (pin a commit)")
     if "translation" in config and "model" not in config["translation"]:
         problems.append("translation.model: required (the MT model: {source: local|hub, path: ...})")
     judge = config.get("judge")

@@ -85,9 +85,14 @@ def write_hub_task(task: str, spec: dict[str, Any], languages: list[str], out_di
             if shared:
                 raise ValueError(f"task {task!r}: splits {first!r} and {second!r} share {len(shared)} source items, "
                                  f"e.g. {sorted(shared)[:3]}; read them from different dataset splits")
-    frames = {name: validate_examples(finish(tables[name], "train" if name == "exemplars" else name),
-                                      f"task {task!r}, split {name!r}")
-              for name in (*SPLITS, "exemplars") if name in tables}  # all checked before anything is written
+    frames = {}
+    for name in (*SPLITS, "exemplars"):  # all checked before anything is written
+        if name not in tables:
+            continue
+        source = splits["train"] if "from_train" in splits[name] else splits[name]
+        where = f"{out_dir / name}.parquet (task {task!r}, split {name!r} from dataset {source['dataset']!r})"
+        frames[name] = validate_examples(finish(tables[name], "train" if name == "exemplars" else name), where)
+        check_languages(frames[name], task, name, splits[name], records[name].get("dropped", {}))
     if "exemplars" not in frames:  # always written (a Snakemake output): empty when the task has none
         frames["exemplars"] = pl.DataFrame(schema=EXAMPLE_SCHEMA)
         records["exemplars"] = {"configured": False}
@@ -105,6 +110,21 @@ def write_hub_task(task: str, spec: dict[str, Any], languages: list[str], out_di
     write_provenance(out_dir, stage="data", module=__name__, params=params, inputs=sorted(inputs),
                      outputs=outputs, started=started, seed=seed)
     return summary
+
+
+def check_languages(frame: pl.DataFrame, task: str, split: str, spec: dict[str, Any], dropped: dict[str, int]) -> None:
+    """A split that is empty, or empty in a language its config names, is an error naming the key: a later
+    stage would fail on it far from the cause (or a mixture would quietly lack the language)."""
+    key = f"tasks.{task}.data.splits.{split}"
+    lost = f"; the adapter dropped {dropped}" if dropped else ""
+    if frame.is_empty():
+        raise ValueError(f"{key}: the split has no rows{lost} (check the dataset's split, its language codes and "
+                         f"the split's `languages`)")
+    rows = dict(frame.group_by("lang").len().iter_rows())
+    for i, code in enumerate(spec.get("languages", [])):
+        if not rows.get(code):
+            raise ValueError(f"{key}.languages[{i}]: the split has no rows in {code!r} (it has "
+                             f"{dict(sorted(rows.items()))}){lost}")
 
 
 def assemble_split(source: str | Path, translations: list[str | Path], out: str | Path) -> dict[str, int]:

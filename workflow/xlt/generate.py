@@ -41,8 +41,14 @@ def evaluation_prompts(test: pl.DataFrame, exemplars: pl.DataFrame, languages: l
     Where the test set is parallel (enough source items exist in every language: the synthetic benchmark,
     MGSM, Aya-Dolly), every language gets the same items, so language differences are not item differences;
     otherwise (XLSum: different articles per language) each language gets its own sample."""
+    if test.is_empty():
+        raise ValueError("the test split has no rows (tasks.<task>.data.splits.test)")
     task = test["task"][0]
     test = test.filter(pl.col("lang").is_in(languages))
+    lacking = [lang for lang in languages if lang not in set(test["lang"])]
+    if lacking:
+        raise ValueError(f"task {task}: no test items in the evaluation language(s) {lacking} (tasks.{task}.data."
+                         f"splits.test reads none, and no tasks.{task}.translate entry adds them to the test split)")
     ids = test.group_by("source_id").agg(pl.col("lang").n_unique())
     complete = ids.filter(pl.col("lang") == len(languages))["source_id"].sort()
     rng = np.random.default_rng([zlib.crc32(task.encode()), 0])  # one evaluation set per task, not per seed

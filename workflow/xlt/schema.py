@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import polars as pl
 
+from xlt.io import read_table
+
 ROLES = ("system", "user", "assistant")
 SPLITS = ("train", "validation", "test")
 MESSAGE = pl.Struct({"role": pl.String, "content": pl.String})
@@ -29,6 +31,30 @@ def example_id(task: str, source_id: str, lang: str) -> str:
     return f"{task}:{source_id}:{lang}"
 
 
+def invalid_utf8(frame: pl.DataFrame) -> tuple[str, int] | None:
+    """(column, row) of the first text that is not valid UTF-8, or None. Arrow data (``datasets``) can carry
+    such bytes into polars unchecked; written to parquet, they make the file unreadable for every later stage."""
+    import pyarrow as pa
+
+    for name in frame.columns:
+        column = frame[name]
+        try:
+            column.to_arrow().validate(full=True)
+            continue
+        except pa.ArrowInvalid:
+            pass
+        low, high = 0, len(column)  # the first bad row: the shortest invalid prefix
+        while high - low > 1:
+            middle = (low + high) // 2
+            try:
+                column.head(middle).to_arrow().validate(full=True)
+                low = middle
+            except pa.ArrowInvalid:
+                high = middle
+        return name, low
+    return None
+
+
 def validate_examples(frame: pl.DataFrame, where: str) -> pl.DataFrame:
     """Return ``frame`` with columns in schema order, or raise ``SchemaError`` naming ``where`` and the problem."""
     missing = [name for name in EXAMPLE_SCHEMA if name not in frame.columns]
@@ -42,6 +68,12 @@ def validate_examples(frame: pl.DataFrame, where: str) -> pl.DataFrame:
     }
     if wrong:
         raise SchemaError(f"{where}: columns with wrong types {wrong}; expected {dict(EXAMPLE_SCHEMA)}")
+    bad_text = invalid_utf8(frame)
+    if bad_text:
+        column, row = bad_text
+        row_id = frame["id"][row] if column != "id" and invalid_utf8(frame.select("id")) is None else None
+        raise SchemaError(f"{where}: text that is not valid UTF-8 in column {column!r}, row {row}"
+                          + (f" (id {row_id!r})" if row_id else "") + "; fix or drop that row of the source data")
     nulls = [name for name in EXAMPLE_SCHEMA if frame[name].null_count()]
     if nulls:
         raise SchemaError(f"{where}: null values in columns {nulls}")
@@ -72,5 +104,5 @@ def validate_examples(frame: pl.DataFrame, where: str) -> pl.DataFrame:
 
 
 def read_examples(path) -> pl.DataFrame:
-    """Read and validate an example table."""
-    return validate_examples(pl.read_parquet(path), str(path))
+    """Read and validate an example table; an unreadable file is an error naming it."""
+    return validate_examples(read_table(path), str(path))
