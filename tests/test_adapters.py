@@ -223,3 +223,87 @@ def test_hub_files_are_hashed_from_the_hub_cache_with_their_commit(monkeypatch, 
     assert resolved == commit
     assert files == [{"path": f"{base}/test/0000.parquet",
                       "sha256": sha256_file(snapshot / "0000.parquet"), "cached": str(snapshot / "0000.parquet")}]
+
+
+# ---- data that would break a later stage is refused where it enters -----------------------------------------
+
+
+def _invalid_utf8_xlsum(root, bad_row: int):
+    """XLSum's layout with one article whose text holds bytes that are not UTF-8 (arrow reads them unchecked)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    for config in ("english", "spanish"):
+        for split in ("train", "validation", "test"):
+            texts = [f"{config} article {i}".encode() for i in range(4)]
+            if (config, split) == ("spanish", "test"):
+                texts[bad_row] = b"art\xedculo"  # Latin-1, not UTF-8
+            offsets = pa.array([0, *__import__("itertools").accumulate(map(len, texts))], pa.int32())
+            text = pa.Array.from_buffers(pa.string(), 4, [None, offsets.buffers()[1], pa.py_buffer(b"".join(texts))])
+            table = pa.table({"id": [f"{split}-{i}" for i in range(4)], "url": ["u"] * 4, "title": ["t"] * 4,
+                              "summary": [f"summary {i}" for i in range(4)], "text": text})
+            path = root / config / split / "0000.parquet"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            pq.write_table(table, path)
+    return root
+
+
+def test_text_that_is_not_utf8_fails_the_data_job_naming_the_file_and_row(tmp_path, capsys):
+    source = _invalid_utf8_xlsum(tmp_path / "xlsum", bad_row=2)
+    split = {"adapter": "xlsum", "dataset": str(source), "revision": "r", "config_as_data_dir": True}
+    spec = {"kind": "summarization", "splits": {"train": split, "validation": split, "test": split}}
+    from xlt.cli import main
+
+    code = main(["data", "hub", "--task", "summarization", "--spec", json.dumps(spec), "--languages", "en,es",
+                 "--out-dir", str(tmp_path / "out"), "--cache-dir", str(tmp_path / "cache")])
+    err = capsys.readouterr().err.strip().splitlines()[-1]  # datasets' progress lines come before it
+    assert code == 1 and err.startswith("xlt data: error: "), err
+    assert f"{tmp_path / 'out' / 'test.parquet'} (task 'summarization', split 'test' from dataset '{source}')" in err
+    # rows are sorted by id: en 0-3, then es 0-3; the bad one is es article 2
+    assert "not valid UTF-8 in column 'messages', row 6 (id 'summarization:xlsum.es.test-2:es')" in err
+    assert not (tmp_path / "out" / "test.parquet").exists()  # nothing a later run could take as done
+
+
+def test_aya_data_with_two_letter_codes_is_an_error_not_an_empty_split(hub, tmp_path):
+    frame = pl.read_parquet(hub / "aya" / "dolly_machine_translated" / "test-00000-of-00001.parquet")
+    fixed = tmp_path / "aya"
+    (fixed / "dolly_machine_translated").mkdir(parents=True)
+    (fixed / "README.md").write_text((hub / "aya" / "README.md").read_text())
+    two_letter = {"eng": "en", "spa": "es", "fra": "fr", "jpn": "ja", "arb": "ar", "zho": "zh", "deu": "de"}
+    frame.with_columns(pl.col("language").replace_strict(two_letter)).write_parquet(
+        fixed / "dolly_machine_translated" / "test-00000-of-00001.parquet")  # "eng" -> "en"
+    spec = {"adapter": "aya_dolly", "dataset": str(fixed), "revision": "r"}
+    with pytest.raises(ValueError, match=r"no rows in the study languages \['en', .*\]; the language column "
+                                         r"'language' holds \['ar', 'de', 'en', 'es', 'fr', 'ja', 'zh'\], of which "
+                                         r"\['ar', 'de', 'en', 'es', 'fr', 'ja', 'zh'\] are codes the 'aya_dolly' "
+                                         r"adapter does not know"):
+        read_split("instruction_following", "test", spec, STUDY, tmp_path / "cache")
+
+
+def test_a_split_left_without_rows_in_a_named_language_names_the_key(hub, tmp_path):
+    mgsm = tmp_path / "mgsm"
+    for lang in ("en", "es"):
+        for split in ("train", "test"):
+            frame = pl.read_parquet(hub / "mgsm" / lang / split / "0000.parquet")
+            if (lang, split) == ("es", "test"):  # every Spanish test row lacks its answer: the adapter drops them
+                frame = frame.with_columns(pl.lit(None, dtype=pl.Int64).alias("answer_number"))
+            (mgsm / lang / split).mkdir(parents=True)
+            frame.write_parquet(mgsm / lang / split / "0000.parquet")
+    test = {"adapter": "mgsm", "dataset": str(mgsm), "revision": "r", "config_as_data_dir": True,
+            "languages": ["en", "es"]}
+    spec = {"kind": "math", "splits": {"train": {**test, "split": "train"}, "validation": {"from_train": 2},
+                                       "test": test}}
+    with pytest.raises(ValueError, match=r"tasks.math.data.splits.test.languages\[1\]: the split has no rows in 'es' "
+                                         r"\(it has \{'en': 12\}\); the adapter dropped \{'null_field': 12\}"):
+        write_hub_task("math", spec, ["en", "es"], tmp_path / "out", tmp_path / "cache")
+    assert not (tmp_path / "out" / "train.parquet").exists()
+
+
+def test_an_unreadable_input_table_is_one_line_naming_the_file(tmp_path, capsys):
+    from xlt.cli import main
+
+    broken = tmp_path / "test.parquet"
+    broken.write_bytes(b"PAR1 this is not a parquet file")
+    assert main(["data", "assemble", "--source", str(broken), "--out", str(tmp_path / "out.parquet")]) == 1
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and err.startswith(f"xlt data: error: {broken}: not a readable parquet table")

@@ -48,10 +48,16 @@ try:
     # xlt's YAML reader first: Snakemake's names neither the file nor the line, and keeps duplicate keys
     for _path in CONFIG_FILES:
         read_config_file(_path)
-    if not workflow.overwrite_configfiles:
+except ConfigError as error:
+    raise WorkflowError(str(error)) from None
 
-        configfile: "config.yaml"
 
+if not workflow.overwrite_configfiles:
+
+    configfile: "config.yaml"
+
+
+try:
     STUDY = validate_config(config, source=", ".join(CONFIG_FILES))
 except ConfigError as error:
     raise WorkflowError(str(error)) from None

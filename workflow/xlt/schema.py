@@ -31,27 +31,47 @@ def example_id(task: str, source_id: str, lang: str) -> str:
     return f"{task}:{source_id}:{lang}"
 
 
-def invalid_utf8(frame: pl.DataFrame) -> tuple[str, int] | None:
-    """(column, row) of the first text that is not valid UTF-8, or None. Arrow data (``datasets``) can carry
-    such bytes into polars unchecked; written to parquet, they make the file unreadable for every later stage."""
+def _valid(series: pl.Series) -> bool:
     import pyarrow as pa
 
+    try:
+        series.to_arrow().validate(full=True)  # checks UTF-8, nested values included
+        return True
+    except pa.ArrowInvalid:
+        return False
+
+
+def _first_invalid(strings: pl.Series) -> int | None:
+    """Index of the first value of a string column that is not valid UTF-8 (bisecting on prefixes)."""
+    valid = _valid
+    if valid(strings):
+        return None
+    low, high = 0, len(strings)  # invariant: the first `low` values are valid, the first `high` are not
+    while high - low > 1:
+        middle = (low + high) // 2
+        low, high = (middle, high) if valid(strings.head(middle)) else (low, middle)
+    return low
+
+
+def invalid_utf8(frame: pl.DataFrame) -> tuple[str, int] | None:
+    """(column, row) of the first text that is not valid UTF-8, or None. Arrow data (``datasets``) can carry
+    such bytes into polars unchecked; written to parquet, they make the file unreadable for every later stage.
+    Nested columns (``messages``) are flattened to their strings, each keeping the row it came from."""
     for name in frame.columns:
-        column = frame[name]
-        try:
-            column.to_arrow().validate(full=True)
+        if _valid(frame[name]):  # the common case: one pass, no copy
             continue
-        except pa.ArrowInvalid:
-            pass
-        low, high = 0, len(column)  # the first bad row: the shortest invalid prefix
-        while high - low > 1:
-            middle = (low + high) // 2
-            try:
-                column.head(middle).to_arrow().validate(full=True)
-                low = middle
-            except pa.ArrowInvalid:
-                high = middle
-        return name, low
+        flat = frame.select(pl.int_range(pl.len()).alias("__row"), pl.col(name))
+        while True:
+            nested = [(column, dtype) for column, dtype in flat.schema.items() if dtype.is_nested()]
+            if not nested:
+                break
+            column, dtype = nested[0]
+            flat = flat.explode(column) if isinstance(dtype, (pl.List, pl.Array)) else flat.unnest(column)
+        for column, dtype in flat.schema.items():
+            if dtype == pl.String:
+                index = _first_invalid(flat[column])
+                if index is not None:
+                    return name, int(flat["__row"][index])
     return None
 
 
