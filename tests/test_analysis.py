@@ -21,7 +21,7 @@ ITEMS = 20
 STUDY_CONFIG = {
     "study": "fixture",
     "languages": {"english": "en", "seen": ["es", "fr", "ja", "zh"], "unseen": ["ar", "ko", "pt"]},
-    "tasks": {task: {"kind": task, "data": {"source": "synthetic", "items": {"train": 10, "validation": 5,
+    "tasks": {task: {"kind": task, "data": {"source": "synthetic", "items": {"train": 1600, "validation": 160,
                                                                              "test": ITEMS}},
                      "metrics": [metric]}
               for task, metric in (("math", "math_accuracy"), ("summarization", "rouge_l"))},

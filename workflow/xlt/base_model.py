@@ -21,13 +21,13 @@ from typing import Any
 
 import polars as pl
 
-from xlt.io import write_json
+from xlt.io import read_table, write_json
 from xlt.provenance import write_provenance
 
 
 def prompt_texts(dataset_files: list[str | Path]) -> list[str]:
     """The user turns of the given (training-split) example tables, sorted for determinism."""
-    frames = [pl.read_parquet(path, columns=["split", "messages"]) for path in dataset_files]
+    frames = [read_table(path, columns=["split", "messages"]) for path in dataset_files]
     frame = pl.concat(frames)
     leaked = frame.filter(pl.col("split") == "test")
     if len(leaked):

@@ -26,7 +26,7 @@ import numpy as np
 import polars as pl
 
 from xlt import bootstrap
-from xlt.io import write_parquet
+from xlt.io import read_table, write_parquet
 from xlt.provenance import write_provenance
 from xlt.tables import CELL_KEYS, headline, language_groups, trains_task, write_table
 
@@ -130,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     started = time.time()
     study = json.loads(args.study)
-    table = efficiency_table(pl.read_parquet(args.examples), study)
+    table = efficiency_table(read_table(args.examples), study)
     write_parquet(table, args.out)
     fraction = round(study["analysis"]["plateau_fraction"] * 100)
     shown = table.select("model", "family", "task", "group", "points", "start", "plateau", "n_plateau",

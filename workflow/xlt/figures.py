@@ -28,7 +28,7 @@ import polars as pl  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 
 from xlt.curves import saturating  # noqa: E402
-from xlt.io import atomic_write, write_text  # noqa: E402
+from xlt.io import atomic_write, read_table, write_text  # noqa: E402
 from xlt.provenance import write_provenance  # noqa: E402
 from xlt.tables import headline  # noqa: E402
 
@@ -345,8 +345,8 @@ def main(argv: list[str] | None = None) -> int:
     started = time.time()
     study = json.loads(args.study)
     inputs = [args.summary] + ([args.curves] if args.curves else [])
-    plot = draw_figure(args.name, pl.read_parquet(args.summary), study,
-                       pl.read_parquet(args.curves) if args.curves else None)
+    plot = draw_figure(args.name, read_table(args.summary), study,
+                       read_table(args.curves) if args.curves else None)
     pdf = Path(args.out)
     outputs = [pdf, pdf.with_suffix(".png"), pdf.with_suffix(".csv")]
     atomic_write(outputs[0], lambda tmp: plot.figure.savefig(tmp, format="pdf"))

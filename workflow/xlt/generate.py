@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from xlt.io import write_parquet
+from xlt.io import read_table, write_parquet
 from xlt.provenance import write_provenance
 from xlt.schema import read_examples
 
@@ -270,7 +270,7 @@ def main(argv: list[str] | None = None) -> int:
     if len(args.prompts) != len(args.out):
         raise ValueError(f"{len(args.prompts)} prompt tables but {len(args.out)} outputs")
     model_dir = resolve_model_dir(args.model_dir, args.revision)
-    tables = generate(model_dir, [pl.read_parquet(path) for path in args.prompts], settings)
+    tables = generate(model_dir, [read_table(path) for path in args.prompts], settings)
     model_files = weight_files(args.model_dir)
     for prompts_path, out, table in zip(args.prompts, args.out, tables):
         write_parquet(table, out)

@@ -38,17 +38,31 @@ def write_parquet(frame: pl.DataFrame, path: str | Path) -> None:
     atomic_write(Path(path), lambda tmp: frame.write_parquet(tmp, compression="zstd", statistics=False))
 
 
+def _unreadable(path: str | Path, error: BaseException) -> TableReadError:
+    if isinstance(error, FileNotFoundError):
+        return TableReadError(f"{path}: no such file")
+    reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    return TableReadError(f"{path}: not a readable parquet table ({reason}); rerun the job that writes it "
+                          f"(snakemake --forcerun <rule>) or replace the file")
+
+
 def read_table(path: str | Path, columns: list[str] | None = None) -> pl.DataFrame:
     """``pl.read_parquet`` whose failures (a missing, truncated or corrupt file, text that is not UTF-8) name the
     file: polars' own messages do not."""
     try:
         return pl.read_parquet(path, columns=columns)
-    except FileNotFoundError:
-        raise TableReadError(f"{path}: no such file") from None
     except (pl.exceptions.PolarsError, OSError) as error:
-        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise TableReadError(f"{path}: not a readable parquet table ({reason}); rerun the job that writes it "
-                             f"(snakemake --forcerun <rule>) or replace the file") from None
+        raise _unreadable(path, error) from None
+
+
+def scan_table(path: str | Path) -> pl.LazyFrame:
+    """``pl.scan_parquet`` of a file whose footer was read first, so a missing or corrupt file is named now,
+    not at ``collect`` time."""
+    try:
+        pl.read_parquet_schema(path)
+    except (pl.exceptions.PolarsError, OSError) as error:
+        raise _unreadable(path, error) from None
+    return pl.scan_parquet(path)
 
 
 def write_json(data: Any, path: str | Path) -> None:

@@ -29,7 +29,7 @@ import polars as pl
 
 from xlt import metrics
 from xlt.generate import chat_token_ids, load_backend, resolve_model_dir, weight_files
-from xlt.io import write_parquet
+from xlt.io import read_table, write_parquet
 from xlt.provenance import write_provenance
 
 JUDGEMENT_SCHEMA = {"id": pl.String, "source_id": pl.String, "task": pl.String, "lang": pl.String,
@@ -299,7 +299,7 @@ def main(argv: list[str] | None = None) -> int:
     if spec["backend"] != "openai" and model_dir:  # a hub id: its snapshot at judge.model.revision
         model_dir = resolve_model_dir(model_dir, spec.get("model", {}).get("revision"))
     judge = make_judge(spec, model_dir, max(1, args.tensor_parallel))
-    judgements = rate(pl.read_parquet(args.generations), judge, languages, template)
+    judgements = rate(read_table(args.generations), judge, languages, template)
     counts = status_counts(judgements)
     summary = ", ".join(f"{status} {count}" for status, count in counts.items())
     mean = judgements["rating"].mean()

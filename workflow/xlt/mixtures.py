@@ -31,7 +31,7 @@ import numpy as np
 import polars as pl
 
 from xlt import paths
-from xlt.io import sha256_file, write_json, write_parquet
+from xlt.io import scan_table, sha256_file, write_json, write_parquet
 from xlt.provenance import write_provenance
 from xlt.schema import EXAMPLE_SCHEMA, validate_examples
 
@@ -145,7 +145,7 @@ def build_mixture(spec: dict[str, Any], seed: int, datasets_dir: str | Path = pa
     test_ids = []
     for task in spec["tasks"]:
         def scan(split: str) -> pl.LazyFrame:
-            return pl.scan_parquet(dataset_input(task, split, datasets_dir, test_sets))
+            return scan_table(dataset_input(task, split, datasets_dir, test_sets))
 
         task_test_ids = scan("test").select("source_id").unique().collect()
         test_ids.append(task_test_ids.with_columns(task=pl.lit(task)))

@@ -18,7 +18,7 @@ import polars as pl
 import yaml
 
 from xlt import __version__, audit
-from xlt.io import write_text
+from xlt.io import read_table, write_text
 from xlt.provenance import code_version, write_provenance
 from xlt.tables import headline
 
@@ -101,7 +101,7 @@ def run_table(summary: pl.DataFrame, study: dict[str, Any]) -> pl.DataFrame:
 
 def build_report(config: dict[str, Any], study: dict[str, Any], summary: str, efficiency: str,
                  figures: list[str], tables: list[str]) -> str:
-    summary_table = pl.read_parquet(summary)
+    summary_table = read_table(summary)
     figure_parts = []
     for png in map(Path, figures):
         pdf = png.with_suffix(".pdf")
@@ -112,7 +112,7 @@ def build_report(config: dict[str, Any], study: dict[str, Any], summary: str, ef
     table_parts = [{"name": Path(path).with_suffix("").as_posix().removeprefix("results/tables/"),
                     "html": html_table(pl.read_csv(path)), "provenance": provenance_html(path)}
                    for path in tables]
-    curves = pl.read_parquet(efficiency).select(
+    curves = read_table(efficiency).select(
         "model", "family", "task", "group", "points", "start", "plateau", "plateau_ci_low", "plateau_ci_high",
         "n_plateau", "n_plateau_ci_low", "n_plateau_ci_high", "status")
     code = code_version()

@@ -17,7 +17,7 @@ from typing import Any
 import polars as pl
 
 from xlt import metrics
-from xlt.io import write_parquet
+from xlt.io import read_table, write_parquet
 from xlt.provenance import write_provenance
 
 SCORE_SCHEMA = {"id": pl.String, "source_id": pl.String, "task": pl.String, "lang": pl.String,
@@ -85,8 +85,8 @@ def main(argv: list[str] | None = None) -> int:
     spec = json.loads(args.spec)
     if "judge_rating" in spec["metrics"] and not args.judgements:
         raise ValueError("metric judge_rating: --judgements is required (the table of xlt judge run)")
-    judgements = pl.read_parquet(args.judgements) if args.judgements else None
-    scores = score_generations(pl.read_parquet(args.generations), spec["metrics"], spec["languages"], judgements)
+    judgements = read_table(args.judgements) if args.judgements else None
+    scores = score_generations(read_table(args.generations), spec["metrics"], spec["languages"], judgements)
     write_parquet(scores, args.out)
     inputs = [args.generations, *([args.judgements] if args.judgements else [])]
     write_provenance(args.out, stage="score", module=__name__, params=spec, inputs=inputs,

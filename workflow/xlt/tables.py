@@ -18,7 +18,7 @@ import numpy as np
 import polars as pl
 
 from xlt import bootstrap
-from xlt.io import write_parquet, write_text
+from xlt.io import read_table, write_parquet, write_text
 from xlt.paths import BASE_RUN
 from xlt.provenance import write_provenance
 
@@ -47,7 +47,7 @@ def collect_scores(score_files: list[str | Path], study: dict[str, Any]) -> pl.D
     for path in score_files:
         run = run_of_scores_file(path)
         setting = study["families"][run["family"]]["setting"] if run["family"] else BASE_SETTING
-        frames.append(pl.read_parquet(path).select("task", "metric", "lang", "source_id", "score").with_columns(
+        frames.append(read_table(path).select("task", "metric", "lang", "source_id", "score").with_columns(
             **{key: pl.lit(value, dtype=pl.Int64 if key in ("n", "seed") else pl.String)
                for key, value in run.items()},
             setting=pl.lit(setting), scores_file=pl.lit(str(path))))
@@ -261,11 +261,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{examples.height} example scores, {tidy.height} cells, {summary.height} run quantities")
         return 0
     if args.command == "spearman":
-        table = spearman_table(pl.read_parquet(args.summary), study)
+        table = spearman_table(read_table(args.summary), study)
         caption = "Table 2: Spearman rho between average seen and unseen scores across runs"
         inputs = [args.summary]
     else:
-        table = per_language_table(pl.read_parquet(args.results), study, args.model, args.setting, args.task)
+        table = per_language_table(read_table(args.results), study, args.model, args.setting, args.task)
         metric = study["tasks"][args.task]["metric"]
         caption = f"{args.model}, {args.setting.replace('_', '-')}, {args.task}: {metric} per language"
         inputs = [args.results]

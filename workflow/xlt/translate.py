@@ -24,7 +24,7 @@ import numpy as np
 import polars as pl
 
 from xlt.generate import resolve_model_dir, weight_files
-from xlt.io import canonical_json, write_json, write_parquet
+from xlt.io import canonical_json, read_table, write_json, write_parquet
 from xlt.provenance import write_provenance
 from xlt.schema import EXAMPLE_SCHEMA, example_id, read_examples, validate_examples
 
@@ -118,7 +118,7 @@ class TranslationCache:
         self.path = Path(path) if path is not None else None
         self.rows: dict[str, dict[str, str]] = {}
         if self.path is not None and self.path.exists():
-            table = pl.read_parquet(self.path)
+            table = read_table(self.path)
             if dict(table.schema) != CACHE_SCHEMA:
                 raise ValueError(f"{self.path}: not a translation cache (columns {dict(table.schema)}, expected "
                                  f"{CACHE_SCHEMA}); delete it to start a new one")
