@@ -265,6 +265,24 @@ def test_the_report_embeds_every_figure_table_and_provenance(finished, study, mo
     assert "<h2 id=\"config\">" in html and "fixture" in html
 
 
+def test_the_report_shows_the_config_with_its_secrets_redacted(finished, study, monkeypatch):
+    """The config a report shows passed validation, which refuses secrets; a config built by hand (or an older
+    one) is still redacted by the one redaction that provenance and logs use."""
+    from xlt import report
+
+    root, _ = finished
+    monkeypatch.chdir(root)
+    config = {**STUDY_CONFIG, "judge": {"backend": "openai", "base_url": "https://bob:hunter2@judge.example/v1",
+                                        "model_name": "m", "api_key_env": "OPENAI_API_KEY", "max_new_tokens": 512,
+                                        "extra_body": {"api_key": "sk-live-abcdefghijklmnop123", "hf_token": "x"}}}
+    html = report.build_report(config, study, "results/tables/run_summary.parquet",
+                               "results/tables/data_efficiency.parquet", [], [])
+    for secret in ("hunter2", "bob:", "sk-live-abcdefghijklmnop123", "hf_token: x"):
+        assert secret not in html
+    assert "https://&lt;redacted&gt;@judge.example/v1" in html and "api_key: &lt;redacted&gt;" in html
+    assert "max_new_tokens: 512" in html and "api_key_env: OPENAI_API_KEY" in html  # not secrets
+
+
 def test_runs_are_read_from_any_scores_path():
     runs = "/elsewhere/runs/results/runs/tiny/{}/scores/math.parquet"
     assert tables.run_of_scores_file(runs.format("base")) == {

@@ -213,6 +213,42 @@ def test_yaml_faults_name_the_file_and_line_in_xlt_and_in_snakemake(tmp_path, wh
     assert result.returncode != 0 and expected in output, output[-2000:]
 
 
+SECRET_CONFIGS = [
+    ("a password in the judge URL", {"base_url": "http://bob:hunter2@127.0.0.1:8000/v1"},
+     "judge.base_url: 'http://<redacted>@127.0.0.1:8000/v1' has credentials in the URL (not shown)", "hunter2"),
+    ("a key where its variable's name belongs", {"api_key_env": "hf_abcdefghijklmnopqrstuvwxyz0123456789"},
+     "judge.api_key_env: the value looks like an API key itself (not shown)", "hf_abcdefghij"),
+    ("a key that breaks the name pattern", {"api_key_env": "sk-proj-abc123def456ghi789"},
+     "judge.api_key_env: must be the name of an environment variable", "sk-proj"),
+    ("a key in extra_body", {"extra_body": {"headers": {"api_key": "s3cr3t-value"}}},
+     "judge.extra_body.headers.api_key: looks like a secret (not shown)", "s3cr3t"),
+]
+
+
+@pytest.mark.parametrize("what, judge, message, secret", SECRET_CONFIGS, ids=[case[0] for case in SECRET_CONFIGS])
+def test_secrets_in_the_config_are_refused_without_being_shown(raw, what, judge, message, secret):
+    raw["judge"] = {"backend": "openai", "base_url": "http://127.0.0.1:8000/v1", "model_name": "m", **judge}
+    with pytest.raises(ConfigError) as error:
+        validate_config(raw)
+    assert message in str(error.value) and secret not in str(error.value)
+
+
+def test_one_redaction_hides_secrets_and_keeps_what_only_sounds_like_one():
+    from xlt.provenance import redact as provenance_redact
+    from xlt.secrets import redact, redact_text
+
+    assert provenance_redact is redact  # provenance, logs and the report share it
+    assert redact({"max_new_tokens": 512, "num_tokens": 3, "api_key_env": "OPENAI_API_KEY", "tokenizer": "t",
+                   "hf_token": "abc", "password": "pw", "client_secret": "cs", "extra_body": {"api_key": "k"}}) == {
+        "max_new_tokens": 512, "num_tokens": 3, "api_key_env": "OPENAI_API_KEY", "tokenizer": "t",
+        "hf_token": "<redacted>", "password": "<redacted>", "client_secret": "<redacted>",
+        "extra_body": {"api_key": "<redacted>"}}
+    assert redact_text("GET https://u:p@host/v1?api_key=abc&n=1 failed, Authorization: Bearer abcdefghijklmnop") == \
+        "GET https://<redacted>@host/v1?api_key=<redacted>&n=1 failed, Authorization: <redacted>"
+    assert redact_text("key sk-abcdefghijklmnopqrstu and hf_abcdefghijklmnopqrstuvwxyz0123456789") == \
+        "key <redacted> and <redacted>"
+
+
 def test_embedded_config_is_valid():
     config = load_config(ROOT / "config.yaml")
     assert len(runs(config)) > 0

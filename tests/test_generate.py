@@ -86,3 +86,38 @@ def test_vllm_and_transformers_greedy_outputs_agree(tiny_base_model, math_splits
     assert hf["completion_tokens"].to_list() == vllm["completion_tokens"].to_list()
     assert hf["generation"].to_list() == vllm["generation"].to_list()
     assert (tmp_path / "vllm.provenance.json").exists()
+
+
+def test_an_evaluation_language_without_test_items_is_an_error_before_generation(math_splits):
+    test, train = math_splits
+    with pytest.raises(ValueError, match=r"task math: no test items in the evaluation language\(s\) \['de'\]"):
+        evaluation_prompts(test, train, [*LANGUAGES, "de"], 4, shots=0)
+    with pytest.raises(ValueError, match="the test split has no rows"):
+        evaluation_prompts(test.clear(), train, LANGUAGES, 4, shots=0)
+
+
+def test_pickled_weights_are_never_loaded(tiny_base_model, tmp_path, capsys):
+    """A base model shipped as pytorch_model.bin (a pickle: it can run code) is refused in every stage that
+    loads models through resolve_model_dir (generate, translate, judge), before any engine starts."""
+    import shutil
+
+    import torch
+    from safetensors.torch import load_file
+
+    from xlt.cli import main
+
+    pickled = tmp_path / "pickled"
+    shutil.copytree(tiny_base_model, pickled)
+    torch.save(load_file(pickled / "model.safetensors"), pickled / "pytorch_model.bin")  # the pre-2023 format
+    (pickled / "model.safetensors").unlink()
+    assert (pickled / "pytorch_model.bin").exists() and not list(pickled.glob("*.safetensors"))
+    prompts = tmp_path / "prompts.parquet"
+    pl.DataFrame({"prompt": [[{"role": "user", "content": "2 + 2?"}]]}).write_parquet(prompts)
+    settings = json.dumps({"backend": "hf", "seed": 0, "max_new_tokens": 4, "temperature": 0.0, "top_p": 1.0,
+                           "batch_size": 1})
+    code = main(["generate", "run", "--model-dir", str(pickled), "--settings", settings, "--prompts", str(prompts),
+                 "--out", str(tmp_path / "out.parquet")])
+    err = capsys.readouterr().err.strip()
+    assert code == 1 and len(err.splitlines()) == 1
+    assert f"{pickled}: no *.safetensors weights (it has pytorch_model.bin, pickled weights that xlt does not load)" in err
+    assert not (tmp_path / "out.parquet").exists()

@@ -1,4 +1,5 @@
 # Config validation, wildcard constraints and the input/param functions every rule uses.
+import glob
 import os
 import sys
 
@@ -77,6 +78,12 @@ for _where, _spec in _LOCAL_MODELS.items():
     ):
         raise WorkflowError(
             f"{_where}: {_spec['path']!r} is not a model directory (no config.json there)"
+        )
+    if _spec["source"] == "local" and not glob.glob(
+        os.path.join(_spec["path"], "*.safetensors")
+    ):
+        raise WorkflowError(
+            f"{_where}: {_spec['path']!r} has no *.safetensors weights (pickled .bin/.pt weights are never loaded)"
         )
 
 SYNTHETIC_TASKS = [

@@ -6,6 +6,7 @@ import importlib
 import sys
 
 from xlt.errors import XltError
+from xlt.secrets import redact_text
 
 COMMANDS = {
     "grid": ("xlt.grid", "show the runs a study config expands to"),
@@ -43,14 +44,14 @@ def main(argv: list[str] | None = None) -> int:
         return module.main(argv[1:])
     except (XltError, ValueError, FileNotFoundError) as error:
         # Our errors say what is wrong and where; a traceback would bury that.
-        print(f"xlt {argv[0]}: error: {error}", file=sys.stderr)
+        print(redact_text(f"xlt {argv[0]}: error: {error}"), file=sys.stderr)
         return 1
     except Exception as error:  # a library's error (polars, transformers): its type and first line, once
         if type(error).__module__.split(".")[0] not in LIBRARY_ERRORS:
             raise
         first = str(error).strip().splitlines()[0] if str(error).strip() else ""
-        print(f"xlt {argv[0]}: error: {type(error).__name__}: {first} (`python -m {COMMANDS[argv[0]][0]} ...` "
-              f"shows the traceback)", file=sys.stderr)
+        print(redact_text(f"xlt {argv[0]}: error: {type(error).__name__}: {first} (`python -m "
+                          f"{COMMANDS[argv[0]][0]} ...` shows the traceback)"), file=sys.stderr)
         return 1
 
 

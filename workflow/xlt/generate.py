@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from xlt.errors import XltError
 from xlt.io import read_table, write_parquet
 from xlt.provenance import write_provenance
 from xlt.schema import read_examples
@@ -108,7 +109,8 @@ class HFBackend:
         self.settings = settings
         self.tokenizer = AutoTokenizer.from_pretrained(model_dir)
         on_gpu = torch.cuda.is_available()
-        self.model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.bfloat16 if on_gpu else torch.float32)
+        self.model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.bfloat16 if on_gpu else torch.float32,
+                                                          use_safetensors=True)
         self.model.to("cuda" if on_gpu else "cpu").eval()
 
     def generate(self, prompt_ids: list[list[int]]) -> list[list[int]]:
@@ -163,7 +165,8 @@ class VLLMBackend:
             configure_vllm_cpu_environment(Path(os.environ.get("XLT_CACHE", ".cache")).resolve())
         from vllm import LLM, SamplingParams
 
-        self.llm = LLM(model=model_dir, dtype="bfloat16" if on_gpu else "float32", enforce_eager=not on_gpu,
+        self.llm = LLM(model=model_dir, load_format="safetensors",  # never unpickle weights
+                       dtype="bfloat16" if on_gpu else "float32", enforce_eager=not on_gpu,
                        seed=settings["seed"], tensor_parallel_size=settings.get("tensor_parallel_size", 1),
                        max_model_len=settings["max_model_len"], max_num_seqs=settings["batch_size"])
         self.tokenizer = self.llm.get_tokenizer()
@@ -190,14 +193,39 @@ def weight_files(model_dir: str | None) -> list[Path]:
     return sorted(Path(model_dir).glob("*.safetensors")) if model_dir and Path(model_dir).is_dir() else []
 
 
+class UnsafeWeightsError(XltError):
+    """A model directory without safetensors weights (pickled ``.bin``/``.pt`` files are never loaded)."""
+
+
+PICKLED_WEIGHTS = ("*.bin", "*.pt", "*.pth", "*.ckpt", "*.pkl")
+
+
+def require_safetensors(model_dir: str, where: str | None = None) -> None:
+    """Raise ``UnsafeWeightsError`` unless ``model_dir`` holds safetensors weights: a pickle can run code when
+    loaded, and its weights would go unhashed in provenance."""
+    folder = Path(model_dir)
+    if sorted(folder.glob("*.safetensors")):
+        return
+    pickled = sorted(path.name for pattern in PICKLED_WEIGHTS for path in folder.glob(pattern))
+    found = f"it has {', '.join(pickled[:4])}, pickled weights that xlt does not load" if pickled else \
+        "it has no weights"
+    raise UnsafeWeightsError(f"{where + ': ' if where else ''}{model_dir}: no *.safetensors weights ({found}); "
+                             f"convert the checkpoint to safetensors (model.save_pretrained(dir, "
+                             f"safe_serialization=True)) and point the config at it")
+
+
 def resolve_model_dir(model_dir: str, revision: str | None = None) -> str:
-    """A local directory as is; a hub id as its local snapshot at ``revision`` (downloaded unless cached), so
-    every stage loads the commit the config pins (the snapshot's path names it)."""
+    """A local directory as is; a hub id as its local snapshot at ``revision`` (downloaded unless cached,
+    without pickled weights), so every stage loads the commit the config pins (the snapshot's path names it).
+    Either way the directory must hold safetensors weights."""
     if Path(model_dir).is_dir():
+        require_safetensors(model_dir)
         return model_dir
     from huggingface_hub import snapshot_download
 
-    return snapshot_download(model_dir, revision=revision)
+    snapshot = snapshot_download(model_dir, revision=revision, ignore_patterns=list(PICKLED_WEIGHTS))
+    require_safetensors(snapshot, f"hub model {model_dir!r} at revision {revision!r}")
+    return snapshot
 
 
 def load_backend(model_dir: str, prompt_ids: list[list[int]], settings: dict[str, Any]):

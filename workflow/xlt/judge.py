@@ -31,6 +31,7 @@ from xlt import metrics
 from xlt.generate import chat_token_ids, load_backend, resolve_model_dir, weight_files
 from xlt.io import read_table, write_parquet
 from xlt.provenance import write_provenance
+from xlt.secrets import MARKER, redact_text
 
 JUDGEMENT_SCHEMA = {"id": pl.String, "source_id": pl.String, "task": pl.String, "lang": pl.String,
                     "rating": pl.Float64, "status": pl.String, "judge_reply": pl.String}
@@ -197,7 +198,8 @@ def check_errors(judgements: pl.DataFrame, max_fraction: float = MAX_ERROR_FRACT
 
 
 def _scrub(text: str, secret: str | None) -> str:
-    return text.replace(secret, "<redacted>") if secret else text
+    """An error message fit for a log: the key itself and anything else secret-looking redacted."""
+    return redact_text(text.replace(secret, MARKER) if secret else text)
 
 
 def openai_judge(spec: dict[str, Any]) -> Judge:

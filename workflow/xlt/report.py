@@ -20,6 +20,7 @@ import yaml
 from xlt import __version__, audit
 from xlt.io import read_table, write_text
 from xlt.provenance import code_version, write_provenance
+from xlt.secrets import redact
 from xlt.tables import headline
 
 TEMPLATE = jinja2.Template("""<!DOCTYPE html>
@@ -79,7 +80,7 @@ def provenance_html(artifact: str | Path) -> str:
                "inputs": record.get("inputs"), "packages": record.get("environment", {}).get("packages")}
     listed = "".join(f"<br><span class='problem'>{p}</span>" for p in problems[:10])
     return (f"<details><summary>provenance: {counts['artifacts']} artifacts back to the raw data, {verdict}"
-            f"</summary>{listed}<pre>{escape(json.dumps(details, indent=1, sort_keys=True))}</pre>"
+            f"</summary>{listed}<pre>{escape(json.dumps(redact(details), indent=1, sort_keys=True))}</pre>"
             f"</details>")
 
 
@@ -124,7 +125,7 @@ def build_report(config: dict[str, Any], study: dict[str, Any], summary: str, ef
         fraction=round(study["analysis"]["plateau_fraction"] * 100),
         run_table=html_table(run_table(summary_table, study)), figures=figure_parts,
         efficiency=html_table(curves) + provenance_html(efficiency), tables=table_parts,
-        config=escape(yaml.safe_dump(config, sort_keys=False, allow_unicode=True)))
+        config=escape(yaml.safe_dump(redact(config), sort_keys=False, allow_unicode=True)))
 
 
 def main(argv: list[str] | None = None) -> int:
