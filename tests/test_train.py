@@ -132,15 +132,21 @@ def short_run(tiny_base_model, tiny_mixture, tmp_path_factory):
     return run_dir, weights(run_dir)
 
 
-def test_checkpoints_of_another_config_are_discarded_and_the_rerun_equals_a_fresh_run(
-        short_run, tiny_base_model, tiny_mixture, tmp_path):
+def rerun_of(run: Path, where: Path) -> Path:
+    """A copy of a finished run with its checkpoints and job record, its model removed as Snakemake removes the
+    outputs of a job it reruns."""
     import shutil
 
+    shutil.copytree(run, where)
+    shutil.rmtree(where / "model")
+    return where
+
+
+def test_checkpoints_of_another_config_are_discarded_and_the_rerun_equals_a_fresh_run(
+        short_run, tiny_base_model, tiny_mixture, tmp_path):
     first, old_weights = short_run
     edited = {**SHORT, "learning_rate": SHORT["learning_rate"] / 10}
-    rerun = tmp_path / "rerun"
-    shutil.copytree(first, rerun)  # the old run's checkpoints and job record stay where the rerun trains
-    shutil.rmtree(rerun / "model")  # as Snakemake removes the outputs of a job it reruns
+    rerun = rerun_of(first, tmp_path / "rerun")  # the old run's checkpoints stay where the rerun trains
     summary = train_run("tiny", EMBEDDED, str(tiny_base_model), edited, tiny_mixture, rerun, seed=0)
     assert summary["resumed_from"] is None and summary["steps"] == 4
     fresh = tmp_path / "fresh"
@@ -152,12 +158,8 @@ def test_checkpoints_of_another_config_are_discarded_and_the_rerun_equals_a_fres
 
 def test_a_forced_rerun_of_a_finished_job_trains_again_from_the_start(short_run, tiny_base_model, tiny_mixture,
                                                                        tmp_path):
-    import shutil
-
     first, old_weights = short_run
-    rerun = tmp_path / "rerun"
-    shutil.copytree(first, rerun)
-    shutil.rmtree(rerun / "model")
+    rerun = rerun_of(first, tmp_path / "rerun")
     summary = train_run("tiny", EMBEDDED, str(tiny_base_model), SHORT, tiny_mixture, rerun, seed=0)
     assert summary["resumed_from"] is None and summary["steps"] == 4
     assert summary["tokens_per_s"] > 0
@@ -166,12 +168,8 @@ def test_a_forced_rerun_of_a_finished_job_trains_again_from_the_start(short_run,
 
 def test_a_checkpoint_cut_short_is_skipped_for_the_last_complete_one(short_run, tiny_base_model, tiny_mixture,
                                                                       tmp_path):
-    import shutil
-
-    first, old_weights = short_run
-    rerun = tmp_path / "rerun"
-    shutil.copytree(first, rerun)
-    shutil.rmtree(rerun / "model")
+    first, _ = short_run
+    rerun = rerun_of(first, tmp_path / "rerun")
     # a kill inside the Trainer's save of the last checkpoint, before the job finished
     (rerun / "checkpoints" / "checkpoint-4" / "trainer_state.json").unlink()
     job = json.loads((rerun / "checkpoints" / JOB_FILE).read_text())

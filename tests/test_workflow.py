@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import copy
 import json
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import polars as pl
 import pytest
@@ -241,7 +243,8 @@ def test_a_bad_config_fails_before_any_job_naming_the_key(tmp_path):
 
 def test_a_missing_local_model_fails_before_any_job(tmp_path):
     raw = __import__("yaml").safe_load(SMALL_CONFIG.read_text())
-    raw["models"]["llama"] = {"source": "local", "path": str(tmp_path / "no-such-model"), "params_m": 8000}
+    raw["models"]["llama"] = {"source": "local", "path": str(tmp_path / "no-such-model"), "params_m": 8000,
+                              "training": {"per_device_batch_size": 8}}  # 2 GPUs x 8 = the global batch 16
     result = snakemake(tmp_path, "--cores", "1", config=raw)
     assert result.returncode != 0
     assert f"models.llama.path: '{tmp_path / 'no-such-model'}' is not a model directory" in result.stdout + result.stderr
@@ -249,14 +252,84 @@ def test_a_missing_local_model_fails_before_any_job(tmp_path):
 
 
 def test_a_failed_mixture_job_leaves_no_output_that_looks_done(tmp_path):
+    """Pools too small fail the config check now; an unreadable dataset still fails the mixture job, which
+    names the file in one line and leaves nothing behind."""
     raw = __import__("yaml").safe_load(SMALL_CONFIG.read_text())
-    raw["mixtures"]["families"] = {"too_big": {"tasks": ["math"], "english": 400, "n": [10]}}
+    raw["mixtures"]["families"] = {"small": {"tasks": ["math"], "english": 40, "n": [10]}}
+    dataset = "resources/datasets/math/train.parquet"
+    assert snakemake(tmp_path, "--cores", "1", dataset, config=raw).returncode == 0
+    (tmp_path / dataset).write_bytes(b"PAR1 truncated by a full disk")
     result = snakemake(tmp_path, "--cores", "1", config=raw)
     assert result.returncode != 0
-    folder = tmp_path / "results/mixtures/too_big-n10/seed0"
+    folder = tmp_path / "results/mixtures/small-n10/seed0"
     assert not any(folder.glob("*.parquet")) and not (folder / "manifest.json").exists()
-    log = (tmp_path / "results/logs/mixtures/too_big-n10/seed0.log").read_text()
-    assert "task math (train pool), language en: asked for 400 items, the pool has 300" in log
+    log = (tmp_path / "results/logs/mixtures/small-n10/seed0.log").read_text().strip().splitlines()
+    assert log[-1].startswith(f"xlt mixtures: error: {dataset}: not a readable parquet table"), log[-3:]
+
+
+# ---- reruns compute what the edited config says -----------------------------------------------------------
+
+RERUN = "st_summarization-n20/seed0"
+
+
+def copy_of_study(workdir, target, keep_run: str | None = RERUN):
+    """A copy of the finished study (metadata and mtimes kept); checkpoints only of the run under test."""
+
+    def skip(folder, names):
+        inside_kept = keep_run and Path(folder).as_posix().endswith(keep_run)
+        return [name for name in names if name == "checkpoints" and not inside_kept]
+
+    shutil.copytree(workdir, target, symlinks=True, ignore=skip)
+    return target
+
+
+def run_dir(workdir):
+    return workdir / "results/runs" / MODEL / RERUN
+
+
+def retrain(workdir, config, *flags):
+    target = f"results/runs/{MODEL}/{RERUN}/training.json"
+    # the target before the flags: --forcerun, like --configfile, takes several values and would swallow it
+    result = snakemake(workdir, "--cores", "1", target, *flags, config=config)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return json.loads((run_dir(workdir) / "training.json").read_text())
+
+
+def model_bytes(workdir):
+    return (run_dir(workdir) / "model" / "model.safetensors").read_bytes()
+
+
+@pytest.mark.parametrize("what, change, rebuilt", [
+    ("learning rate", set_learning_rate, []),
+    ("English items of the mixture", set_english, ["results/mixtures/st_summarization-n20"]),
+], ids=["learning-rate", "mixture"])
+def test_an_edited_config_retrains_from_scratch_and_equals_a_fresh_run(study, tmp_path, what, change, rebuilt):
+    workdir, raw, _ = study
+    config = edited(raw, change)
+    old = model_bytes(workdir)
+    rerun = copy_of_study(workdir, tmp_path / "rerun")
+    summary = retrain(rerun, config)
+    assert summary["resumed_from"] is None and summary["steps"] > 0  # the old run's checkpoints were not reused
+    fresh = copy_of_study(workdir, tmp_path / "fresh", keep_run=None)
+    for folder in [f"results/runs/{MODEL}/{RERUN}", *rebuilt]:
+        shutil.rmtree(fresh / folder)
+    fresh_summary = retrain(fresh, config)
+    assert model_bytes(rerun) != old
+    assert model_bytes(rerun) == model_bytes(fresh)  # same bytes on CPU
+    assert summary["steps"] == fresh_summary["steps"] and summary["job"] == fresh_summary["job"]
+    for folder in rebuilt:
+        assert (rerun / folder / "seed0/train.parquet").read_bytes() == (fresh / folder / "seed0/train.parquet").read_bytes()
+
+
+def test_forcerun_train_retrains_the_same_model(study, tmp_path):
+    workdir, raw, _ = study
+    original = json.loads((run_dir(workdir) / "training.json").read_text())
+    forced = copy_of_study(workdir, tmp_path / "forced")
+    summary = retrain(forced, raw, "--forcerun", "train")
+    assert summary["resumed_from"] is None and summary["steps"] == original["steps"]
+    other = f"results/runs/{MODEL}/st_math-n40/seed0/model/model.safetensors"
+    assert (forced / other).stat().st_mtime == (workdir / other).stat().st_mtime  # only the target's job ran
+    assert model_bytes(forced) == model_bytes(workdir)  # trained again, deterministically
 
 
 def test_the_workflow_is_lint_clean_and_formatted(study):
