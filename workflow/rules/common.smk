@@ -1,5 +1,4 @@
 # Config validation, wildcard constraints and the input/param functions every rule uses.
-import glob
 import os
 import sys
 
@@ -32,8 +31,10 @@ from xlt.config import (
     model_training,
     per_language_tables,
     runs,
+    split_languages,
     validate_config,
 )
+from xlt.generate import UnsafeWeightsError, require_safetensors
 from xlt.io import canonical_json
 from xlt.resources import (
     generation_resources,
@@ -79,12 +80,11 @@ for _where, _spec in _LOCAL_MODELS.items():
         raise WorkflowError(
             f"{_where}: {_spec['path']!r} is not a model directory (no config.json there)"
         )
-    if _spec["source"] == "local" and not glob.glob(
-        os.path.join(_spec["path"], "*.safetensors")
-    ):
-        raise WorkflowError(
-            f"{_where}: {_spec['path']!r} has no *.safetensors weights (pickled .bin/.pt weights are never loaded)"
-        )
+    if _spec["source"] == "local":
+        try:
+            require_safetensors(_spec["path"], _where)
+        except UnsafeWeightsError as error:
+            raise WorkflowError(str(error)) from None
 
 SYNTHETIC_TASKS = [
     task
@@ -118,17 +118,13 @@ wildcard_constraints:
 def hub_languages(task):
     """The languages a hub task's adapters are told about: the study's, unless every split names its own
     (then adding a study language re-reads no data)."""
-    splits = STUDY["tasks"][task]["data"]["splits"].values()
-    if all(
-        "from_train" in split or "languages" in split or "language" in split
-        for split in splits
-    ):
-        named = {
-            code
-            for split in splits
-            for code in split.get("languages", [split.get("language")])
-            if code
-        }
+    named_by_split = [
+        split_languages(split)
+        for split in STUDY["tasks"][task]["data"]["splits"].values()
+        if "from_train" not in split
+    ]
+    if all(named is not None for named in named_by_split):
+        named = set().union(*named_by_split)
         return ",".join(
             [code for code in eval_languages(STUDY) if code in named]
             + sorted(named - set(eval_languages(STUDY)))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import difflib
+import math
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ import jsonschema
 import yaml
 
 from xlt.iso639 import ISO_639_1
+from xlt.resources import train_gpus
 from xlt.secrets import has_url_credentials, is_secret_name, looks_like_key, redact_text
 
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schemas" / "config.schema.yaml"
@@ -150,11 +152,11 @@ def _secret_problems(config: Any, parts: tuple = ()) -> list[str]:
     credentials in a URL, a key where the name of its environment variable belongs, a secret in extra_body.
     The messages never show the secret."""
     where = key_path(parts)
+    in_extra_body = parts[:1] == ("judge",) and "extra_body" in parts
     if isinstance(config, dict):
         problems = []
         for key, value in config.items():
-            inside = parts[:1] == ("judge",) and "extra_body" in parts
-            if inside and is_secret_name(key):
+            if in_extra_body and is_secret_name(key):
                 problems.append(f"{key_path([*parts, key])}: looks like a secret (not shown); a key goes in the "
                                 f"environment variable named by judge.api_key_env, never in the config")
             else:
@@ -170,7 +172,7 @@ def _secret_problems(config: Any, parts: tuple = ()) -> list[str]:
     if where == "judge.api_key_env" and looks_like_key(config):
         return [f"{where}: the value looks like an API key itself (not shown); set it to the name of the "
                 f"environment variable that holds the key, e.g. OPENAI_API_KEY"]
-    if parts[:1] == ("judge",) and "extra_body" in parts and looks_like_key(config):
+    if in_extra_body and looks_like_key(config):
         return [f"{where}: looks like a key (not shown); keys go in the environment variable named by "
                 f"judge.api_key_env"]
     return []
@@ -331,8 +333,6 @@ def _semantic_problems(config: dict[str, Any]) -> list[str]:
 def _training_problems(config: dict[str, Any], model: str) -> list[str]:
     """One model's resolved training settings: a global batch its processes can split, a schedule that does
     what its warmup says. Each problem names the key that set the value (the model's override, or training)."""
-    from xlt.resources import train_gpus
-
     settings, overrides = model_training(config, model), config["models"][model].get("training", {})
 
     def key(name: str) -> str:
@@ -356,8 +356,6 @@ def _synthetic_pool_problems(config: dict[str, Any]) -> list[str]:
     """Mixtures that ask a synthetic task for more items than its splits have (xlt.mixtures' sampling: every
     language has every source item; ``parallel`` reuses English's items, ``disjoint`` deals the items English
     did not take among the other languages; validation takes ``ceil(count x validation_fraction)`` per cell)."""
-    import math
-
     problems = []
     fraction = config["mixtures"]["validation_fraction"]
     for name, family in config["mixtures"]["families"].items():
@@ -368,7 +366,7 @@ def _synthetic_pool_problems(config: dict[str, Any]) -> list[str]:
                 continue
             for i, n in enumerate(family["n"]):
                 for split, count in (("train", lambda c: c), ("validation", lambda c: math.ceil(c * fraction))):
-                    english, other = count(family["english"]), count(n) if n else 0
+                    english, other = count(family["english"]), count(n)
                     if family["mode"] == "parallel":
                         needed = max(english, other)
                     else:

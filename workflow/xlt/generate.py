@@ -203,10 +203,9 @@ PICKLED_WEIGHTS = ("*.bin", "*.pt", "*.pth", "*.ckpt", "*.pkl")
 def require_safetensors(model_dir: str, where: str | None = None) -> None:
     """Raise ``UnsafeWeightsError`` unless ``model_dir`` holds safetensors weights: a pickle can run code when
     loaded, and its weights would go unhashed in provenance."""
-    folder = Path(model_dir)
-    if sorted(folder.glob("*.safetensors")):
+    if weight_files(model_dir):
         return
-    pickled = sorted(path.name for pattern in PICKLED_WEIGHTS for path in folder.glob(pattern))
+    pickled = sorted(path.name for pattern in PICKLED_WEIGHTS for path in Path(model_dir).glob(pattern))
     found = f"it has {', '.join(pickled[:4])}, pickled weights that xlt does not load" if pickled else \
         "it has no weights"
     raise UnsafeWeightsError(f"{where + ': ' if where else ''}{model_dir}: no *.safetensors weights ({found}); "

@@ -190,13 +190,12 @@ def resumable_checkpoint(checkpoints_dir: Path, job: dict[str, Any]) -> tuple[st
         return None, f"{reason}: discarded, training from the start"
     folders = sorted(checkpoints_dir.glob("checkpoint-*"), key=checkpoint_step)
     complete = [folder for folder in folders if checkpoint_is_complete(folder)]
-    for folder in folders:
-        if folder not in complete:
-            shutil.rmtree(folder)
+    incomplete = [folder for folder in folders if folder not in complete]
+    for folder in incomplete:
+        shutil.rmtree(folder)
     if not complete:
         return None, "no complete checkpoint of this job: training from the start"
-    skipped = [folder.name for folder in folders if folder not in complete]
-    note = f" (removed incomplete {', '.join(skipped)})" if skipped else ""
+    note = f" (removed incomplete {', '.join(folder.name for folder in incomplete)})" if incomplete else ""
     return str(complete[-1]), f"resuming this job from {complete[-1].name}{note}"
 
 
