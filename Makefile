@@ -20,7 +20,9 @@ test: venv
 	OMP_NUM_THREADS=1 python -m pytest tests
 
 lint: venv
-	snakemake --lint
+	ruff check workflow tests bench scripts
+	snakefmt --check Snakefile workflow/rules
+	python scripts/snakemake_lint.py
 
 bench: venv
 	python bench/mixtures.py && python bench/generate.py && python bench/train.py && python bench/dag.py

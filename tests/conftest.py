@@ -66,7 +66,7 @@ def tiny_base_model(tmp_path_factory, datasets_dir):
 
 @pytest.fixture(scope="session")
 def tiny_mixture(tmp_path_factory, datasets_dir, small_config):
-    from xlt.config import mixture_spec
+    from xlt.grid import mixture_spec
     from xlt.mixtures import write_mixture
 
     out = tmp_path_factory.mktemp("mixture")
@@ -80,17 +80,26 @@ TRAINING = {"batch_size": 16, "per_device_batch_size": 8, "learning_rate": 2e-3,
             "save_steps": 2, "max_length": 192}
 
 
+def file_trace_dir(tmp_path_factory) -> Path:
+    """Where the small study's jobs record the files they touch (``tests/file_trace/sitecustomize.py``)."""
+    return tmp_path_factory.getbasetemp() / "small_study_file_trace"
+
+
 @pytest.fixture(scope="session")
 def small_study(tmp_path_factory):
     """The small study run to completion once with the local executor: (workdir, raw config, validated config)."""
     import yaml
-
     from workflow_helpers import snakemake
+
     from xlt.config import load_config
 
     workdir = tmp_path_factory.mktemp("study")
     config = load_config(SMALL_CONFIG)  # validated: what the Snakefile sees
     raw = yaml.safe_load(SMALL_CONFIG.read_text())
-    result = snakemake(workdir, "--cores", "2", config=raw)
+    # every job records the files it touches (tests/file_trace), for the declared-paths test
+    trace = file_trace_dir(tmp_path_factory)
+    trace.mkdir()
+    pythonpath = os.pathsep.join(filter(None, [str(ROOT / "tests" / "file_trace"), os.environ.get("PYTHONPATH")]))
+    result = snakemake(workdir, "--cores", "2", config=raw, env={"XLT_FILE_TRACE": str(trace), "PYTHONPATH": pythonpath})
     assert result.returncode == 0, result.stdout + result.stderr
     return workdir, raw, config

@@ -7,8 +7,8 @@ import json
 
 import polars as pl
 import pytest
-
 from hub_fixtures import write_hub_fixtures
+
 from xlt.adapters import final_number, read_split
 from xlt.data import main as data_main
 from xlt.data import write_hub_task

@@ -12,7 +12,8 @@ import polars as pl
 import pytest
 
 from xlt import audit, curves, figures, tables
-from xlt.config import analysis_spec, figure_names, per_language_tables, validate_config
+from xlt.config import validate_config
+from xlt.grid import analysis_spec, figure_names, per_language_tables
 from xlt.provenance import write_provenance
 from xlt.score import SCORE_SCHEMA
 
@@ -56,7 +57,7 @@ def write_scores(root, model, run, task, n, seed):
     noise = np.linspace(-0.05, 0.05, ITEMS)
     for lang in LANGS:
         for item, offset in enumerate(rng.permutation(noise)):
-            rows.append({"id": f"{task}:{item}:{lang}", "source_id": str(item), "task": task, "lang": lang,
+            rows.append({"model": model, "run": run, "id": f"{task}:{item}:{lang}", "source_id": str(item), "task": task, "lang": lang,
                          "metric": STUDY_CONFIG["tasks"][task]["metrics"][0],
                          "score": true_score(model, n, lang) + offset + 0.001 * (seed or 0), "details": "{}"})
     path = root / "results/runs" / model / run / "scores" / f"{task}.parquet"
@@ -91,7 +92,8 @@ def finished(tmp_path_factory, study):
         assert curves.main(["--examples", "results/tables/scores_by_example.parquet", "--study",
                             json.dumps(study), "--out", "results/tables/data_efficiency.parquet"]) == 0
         assert figures.main(["fig3_scores_by_n", "--summary", "results/tables/run_summary.parquet",
-                             "--study", json.dumps(study), "--out", "results/figures/fig3_scores_by_n.pdf"]) == 0
+                             "--study", json.dumps(study), "--out", "results/figures/fig3_scores_by_n.pdf",
+                             "--notes", "results/figures/fig3_scores_by_n.notes.json"]) == 0
     finally:
         __import__("os").chdir(cwd)
     return root, {"results": pl.read_parquet(out / "results.parquet"),
@@ -259,7 +261,7 @@ def test_the_report_embeds_every_figure_table_and_provenance(finished, study, mo
     monkeypatch.chdir(root)
     html = report.build_report(STUDY_CONFIG, study, "results/tables/run_summary.parquet",
                                "results/tables/data_efficiency.parquet", ["results/figures/fig3_scores_by_n.png"],
-                               [])
+                               [], ["results/figures/fig3_scores_by_n.notes.json"])
     assert html.count("data:image/png;base64,") == 1 and 'id="fig3_scores_by_n"' in html
     assert "lineage intact" in html and "n_plateau" in html and "st_math-n1600/seed1" in html
     assert "<h2 id=\"config\">" in html and "fixture" in html
@@ -283,14 +285,13 @@ def test_the_report_shows_the_config_with_its_secrets_redacted(finished, study, 
     assert "max_new_tokens: 512" in html and "api_key_env: OPENAI_API_KEY" in html  # not secrets
 
 
-def test_runs_are_read_from_any_scores_path():
-    runs = "/elsewhere/runs/results/runs/tiny/{}/scores/math.parquet"
-    assert tables.run_of_scores_file(runs.format("base")) == {
+def test_run_keys_come_from_the_scores_model_and_run_columns():
+    assert tables.run_fields("tiny", "base") == {
         "model": "tiny", "run": "base", "family": None, "mixture": None, "n": None, "seed": None}
-    assert tables.run_of_scores_file(runs.format("st_math-n40/seed3")) == {
+    assert tables.run_fields("tiny", "st_math-n40/seed3") == {
         "model": "tiny", "run": "st_math-n40/seed3", "family": "st_math", "mixture": "st_math-n40", "n": 40,
         "seed": 3}
-    assert tables.run_of_scores_file(runs.format("my-family-n10/seed0"))["family"] == "my-family"
+    assert tables.run_fields("tiny", "my-family-n10/seed0")["family"] == "my-family"
 
 
 def test_unscored_examples_are_left_out_of_the_means_and_counted(study, tmp_path, monkeypatch):

@@ -6,9 +6,10 @@ import copy
 
 import pytest
 import yaml
-
 from conftest import ROOT, SMALL_CONFIG
-from xlt.config import ConfigError, load_config, mixture_spec, model_training, runs, validate_config
+
+from xlt.config import ConfigError, load_config, validate_config
+from xlt.grid import mixture_spec, model_training, runs
 
 
 @pytest.fixture()
@@ -184,7 +185,7 @@ def test_a_test_split_with_every_language_native_or_translated_is_valid(raw):
 
 
 YAML_FAULTS = [
-    ("a duplicate key", "training:\n  learning_rate: 1.0e-3\n", 
+    ("a duplicate key", "training:\n  learning_rate: 1.0e-3\n",
      "line {line}, column 1: not valid YAML: duplicate key 'training' (first written on line {first}"),
     ("an unclosed list", "seeds: [0\n",
      "line {end}, column 1: not valid YAML: expected ',' or ']', but got '<stream end>' (while parsing a flow "

@@ -9,9 +9,9 @@ import sys
 
 import polars as pl
 import pytest
-
 from conftest import ROOT
-from xlt.generate import evaluation_prompts
+
+from xlt.prompts import evaluation_prompts
 from xlt.schema import read_examples
 
 LANGUAGES = ["en", "es", "fr", "ja", "zh", "ar", "ko", "pt"]
@@ -65,7 +65,7 @@ def test_a_non_parallel_test_set_is_sampled_per_language(math_splits):
 def generate_with(backend, model_dir, prompts_path, out_path):
     settings = {"backend": backend, "seed": 0, "max_new_tokens": 24, "temperature": 0.0, "top_p": 1.0, "batch_size": 16}
     env = {**os.environ, "PYTHONPATH": str(ROOT / "workflow"), "XLT_CACHE": str(out_path.parent / "cache")}
-    result = subprocess.run([sys.executable, "-m", "xlt.cli", "generate", "run", "--model-dir", str(model_dir),
+    result = subprocess.run([sys.executable, "-m", "xlt.cli", "generate", "--model-dir", str(model_dir),
                              "--settings", json.dumps(settings), "--prompts", str(prompts_path), "--out", str(out_path)],
                             env=env, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
@@ -115,7 +115,7 @@ def test_pickled_weights_are_never_loaded(tiny_base_model, tmp_path, capsys):
     pl.DataFrame({"prompt": [[{"role": "user", "content": "2 + 2?"}]]}).write_parquet(prompts)
     settings = json.dumps({"backend": "hf", "seed": 0, "max_new_tokens": 4, "temperature": 0.0, "top_p": 1.0,
                            "batch_size": 1})
-    code = main(["generate", "run", "--model-dir", str(pickled), "--settings", settings, "--prompts", str(prompts),
+    code = main(["generate", "--model-dir", str(pickled), "--settings", settings, "--prompts", str(prompts),
                  "--out", str(tmp_path / "out.parquet")])
     err = capsys.readouterr().err.strip()
     assert code == 1 and len(err.splitlines()) == 1

@@ -13,10 +13,10 @@ from collections import Counter
 
 import polars as pl
 import pytest
-
 from conftest import ROOT
 from hub_fixtures import write_hub_fixtures
 from workflow_helpers import planned_jobs, snakemake
+
 from xlt import paths
 from xlt.schema import read_examples
 

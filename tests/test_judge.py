@@ -14,10 +14,20 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-
 from conftest import ROOT
-from xlt.judge import (DEFAULT_PROMPT, JUDGEMENT_SCHEMA, JudgeFailure, check_errors, check_template, judge_prompt,
-                       parse_rating, question_of, rate, status_counts)
+
+from xlt.judge import (
+    DEFAULT_PROMPT,
+    JUDGEMENT_SCHEMA,
+    JudgeFailure,
+    check_errors,
+    check_template,
+    judge_prompt,
+    parse_rating,
+    question_of,
+    rate,
+    status_counts,
+)
 from xlt.score import score_generations
 
 LANGUAGES = ["en", "es", "fr", "ja", "zh", "ar", "ko", "pt"]
@@ -163,7 +173,8 @@ def test_score_cli_without_judgements_is_a_clear_error(generations, tmp_path, ca
 
     generations.write_parquet(tmp_path / "g.parquet")
     spec = json.dumps({"metrics": ["judge_rating"], "languages": LANGUAGES})
-    assert main(["score", "run", "--generations", str(tmp_path / "g.parquet"), "--spec", spec,
+    assert main(["score", "run", "--model", "tiny", "--run", "base", "--generations", str(tmp_path / "g.parquet"),
+                 "--spec", spec,
                  "--out", str(tmp_path / "s.parquet")]) == 1
     assert "--judgements is required" in capsys.readouterr().err
 

@@ -8,18 +8,17 @@ from pathlib import Path
 import pytest
 from rouge_score import rouge_scorer
 
+from xlt.langid import detect_language, language_check
 from xlt.metrics import (
     check_constraints,
     constraint_accuracy,
     constraint_fraction,
-    detect_language,
-    extract_number,
-    language_check,
     math_correct,
     rouge_l,
     tokenize_for_rouge,
 )
-from xlt.synthetic.generate import build_benchmark
+from xlt.numbers import extract_number
+from xlt.synthetic.benchmark import build_benchmark
 
 ROOT = Path(__file__).resolve().parent.parent
 LANGS = ["en", "es", "fr", "pt", "ja", "zh", "ko", "ar"]

@@ -9,7 +9,7 @@ import shutil
 import polars as pl
 import pytest
 
-from xlt.config import mixture_names, mixture_spec
+from xlt.grid import mixture_names, mixture_spec
 from xlt.io import write_parquet
 from xlt.mixtures import LeakageError, PoolTooSmallError, assert_no_leakage, build_mixture, write_mixture
 from xlt.schema import read_examples

@@ -13,7 +13,6 @@ import sys
 
 import polars as pl
 import pytest
-
 from conftest import ROOT
 
 pytestmark = pytest.mark.slow

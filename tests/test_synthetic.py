@@ -9,7 +9,7 @@ import polars as pl
 import pytest
 
 from xlt.schema import read_examples
-from xlt.synthetic.generate import CapacityError, build_benchmark, math_answer
+from xlt.synthetic.benchmark import CapacityError, build_benchmark, math_answer
 from xlt.synthetic.lexicon import available_languages, count_phrase, load_language, structure_errors
 
 STUDY_LANGUAGES = ["en", "es", "fr", "ja", "zh", "ar", "ko", "pt"]
@@ -122,7 +122,7 @@ def test_test_split_does_not_depend_on_train_size():
 
 
 def test_asking_for_more_items_than_the_templates_hold_fails_clearly(monkeypatch):
-    from xlt.synthetic import generate
+    from xlt.synthetic import benchmark as generate
 
     # A generator with two distinct items.
     two_items = lambda rng: ("add", 0, 1, 0, 0, int(rng.integers(2, 4)), 2, 0)  # noqa: E731

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-
 from conftest import ROOT, TRAINING
+
 from xlt.train import JOB_FILE, ModelLoadError, RunBusyError, TruncationError, hold_run_lock, load_base_model, train_run
 
-EMBEDDED = {"source": "embedded", "train_mode": "full"}
+EMBEDDED = {"source": "embedded", "train_mode": "full", "trust_remote_code": False}
 
 
 @pytest.fixture(scope="module")
@@ -25,6 +25,13 @@ def trained(tiny_base_model, tiny_mixture, tmp_path_factory):
     run_dir = tmp_path_factory.mktemp("run")
     summary = train_run("tiny", EMBEDDED, str(tiny_base_model), TRAINING, tiny_mixture, run_dir, seed=0)
     return run_dir, summary
+
+
+def run_files(mixture_dir, run_dir) -> list[str]:
+    """The train CLI's file flags, laid out as the workflow's paths (the rule passes each one)."""
+    return ["--train", str(mixture_dir / "train.parquet"), "--validation", str(mixture_dir / "validation.parquet"),
+            "--model-out", str(run_dir / "model"), "--summary", str(run_dir / "training.json"),
+            "--log", str(run_dir / "training_log.parquet")]
 
 
 def test_the_loss_covers_the_assistant_reply_only(tiny_base_model):
@@ -72,7 +79,7 @@ def test_a_killed_training_job_resumes_from_its_last_checkpoint(tiny_base_model,
     settings = {**TRAINING, "epochs": 3, "save_steps": 3}
     spec = json.dumps({"model": EMBEDDED, "base": str(tiny_base_model), "training": settings})
     command = [sys.executable, "-m", "xlt.cli", "train", "--model", "tiny", "--spec", spec,
-               "--train", str(tiny_mixture / "train.parquet"), "--model-out", str(tmp_path / "model"), "--seed", "0"]
+               *run_files(tiny_mixture, tmp_path), "--seed", "0"]
     env = {**os.environ, "PYTHONPATH": str(ROOT / "workflow")}
     job = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     checkpoints = tmp_path / "checkpoints"
@@ -98,7 +105,7 @@ def test_a_second_trainer_on_a_busy_run_fails_at_once(tiny_base_model, tiny_mixt
     """An orphaned training process of a killed Snakemake, and its rerun: the second one stops with one line."""
     spec = json.dumps({"model": EMBEDDED, "base": str(tiny_base_model), "training": {**TRAINING, "epochs": 200}})
     command = [sys.executable, "-m", "xlt.cli", "train", "--model", "tiny", "--spec", spec,
-               "--train", str(tiny_mixture / "train.parquet"), "--model-out", str(tmp_path / "model"), "--seed", "0"]
+               *run_files(tiny_mixture, tmp_path), "--seed", "0"]
     env = {**os.environ, "PYTHONPATH": str(ROOT / "workflow")}
     first = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
@@ -198,7 +205,7 @@ def test_a_max_length_that_truncates_every_reply_names_the_key(tiny_base_model, 
 def test_lora_training_saves_a_merged_model(tiny_base_model, tiny_mixture, tmp_path):
     from transformers import AutoModelForCausalLM
 
-    spec = {"source": "embedded", "train_mode": "lora",
+    spec = {"source": "embedded", "train_mode": "lora", "trust_remote_code": False,
             "lora": {"r": 4, "alpha": 8, "dropout": 0.0, "target_modules": ["q_proj", "v_proj"]}}
     summary = train_run("tiny", spec, str(tiny_base_model), {**TRAINING, "max_steps": 4, "save_steps": 2},
                         tiny_mixture, tmp_path, seed=0)
@@ -214,10 +221,10 @@ def test_a_missing_model_names_its_config_key(tmp_path):
     import torch
 
     with pytest.raises(ModelLoadError, match=r"models.llama.path: '.*nowhere' is not a directory"):
-        load_base_model("llama", {"source": "local", "path": str(tmp_path / "nowhere")}, str(tmp_path / "nowhere"),
+        load_base_model("llama", {"source": "local", "path": str(tmp_path / "nowhere"), "trust_remote_code": False}, str(tmp_path / "nowhere"),
                         torch.float32)
     with pytest.raises(ModelLoadError, match=r"models.llama.path: cannot load 'org/not-here' \(the hub is unreachable"):
-        load_base_model("llama", {"source": "hub", "path": "org/not-here"}, "org/not-here", torch.float32)
+        load_base_model("llama", {"source": "hub", "path": "org/not-here", "trust_remote_code": False}, "org/not-here", torch.float32)
 
 
 def test_a_tokenizer_without_chat_template_gets_ours(tiny_base_model):
@@ -250,8 +257,7 @@ def test_two_data_parallel_processes_train_like_one(tiny_base_model, tiny_mixtur
     for processes in (1, 2):
         out = tmp_path / f"p{processes}"
         command = [sys.executable, "-m", "xlt.launch", "--processes", str(processes), "--strategy", "ddp", "--cpu",
-                   "train", "--model", "tiny", "--spec", spec, "--train", str(tiny_mixture / "train.parquet"),
-                   "--model-out", str(out / "model"), "--seed", "0"]
+                   "train", "--model", "tiny", "--spec", spec, *run_files(tiny_mixture, out), "--seed", "0"]
         result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
         assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
         summary = json.loads((out / "training.json").read_text())

@@ -9,8 +9,8 @@ import sys
 
 import polars as pl
 import pytest
-
 from conftest import ROOT
+
 from xlt.schema import EXAMPLE_SCHEMA, example_id, read_examples, validate_examples
 from xlt.translate import DROP_REASONS, TranslationCache, chosen_source_ids, format_prompt, main, translate_items
 

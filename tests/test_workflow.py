@@ -11,10 +11,10 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-
 from conftest import ROOT, SMALL_CONFIG
 from workflow_helpers import planned_jobs, snakemake
-from xlt.config import mixture_names
+
+from xlt.grid import mixture_names
 
 pytestmark = pytest.mark.slow
 

@@ -9,20 +9,21 @@ import sys
 from pathlib import Path
 
 import yaml
-
 from conftest import ROOT
 
 JOB_HEADER = re.compile(r"^(?:local)?rule (\w+):$")
 WILDCARDS = re.compile(r"^\s+wildcards: (.*)$")
 
 
-def snakemake(workdir: Path, *args: str, config: dict | None = None, timeout: int = 1800) -> subprocess.CompletedProcess:
-    """Run Snakemake on this checkout's Snakefile in ``workdir`` with ``workdir/config.yaml``."""
+def snakemake(workdir: Path, *args: str, config: dict | None = None, timeout: int = 1800,
+              env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """Run Snakemake on this checkout's Snakefile in ``workdir`` with ``workdir/config.yaml`` (and ``env`` added
+    to the environment)."""
     if config is not None:
         (workdir / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     # PATH without the virtualenv: the Snakefile must make jobs use the interpreter that runs it.
     path = os.pathsep.join(p for p in os.environ["PATH"].split(os.pathsep) if Path(p) != Path(sys.executable).parent)
-    env = {**os.environ, "PATH": path}
+    env = {**os.environ, "PATH": path, **(env or {})}
     command = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "-d", str(workdir),
                "--configfile", str(workdir / "config.yaml"), *args]
     return subprocess.run(command, capture_output=True, text=True, env=env, timeout=timeout)

@@ -2,7 +2,7 @@
 # A single-node SLURM cluster on this machine, for tests: `cluster.sh start STATE_DIR` installs slurm-wlm and
 # munge from Debian when missing, starts munged, slurmctld and slurmd with two fake GPUs, and waits until the
 # node is idle; `cluster.sh stop STATE_DIR` cancels every job and stops the daemons it started. Needs root.
-# Known traps (../shared/FACTS.md): no systemd or cgroups here (linuxproc, task/none); a GPU Gres without File=
+# Known traps (measured on these machines): no systemd or cgroups here (linuxproc, task/none); a GPU Gres without File=
 # drains the node; the jobstep plugin drops SLURM_CONF, so the config lives at /etc/slurm/slurm.conf; without
 # slurmdbd the executor plugin must poll squeue, which needs MinJobAge well above its status delay.
 set -euo pipefail

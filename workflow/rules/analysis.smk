@@ -2,6 +2,48 @@
 # curves -> one HTML report. Each figure and table is its own target:
 #   snakemake results/figures/fig3_scores_by_n.pdf
 
+ANALYSIS_SPEC = canonical_json(grid.analysis_spec(CONFIG))
+CONFIG_JSON = canonical_json(CONFIG)
+
+
+def all_scores():
+    return [
+        paths.scores(model, run, task)
+        for model, run in grid.study_runs(CONFIG)
+        for task in CONFIG["tasks"]
+    ]
+
+
+def get_analysis_spec(wildcards):
+    """The grid and language groups the analysis reads (not training or generation settings)."""
+    return ANALYSIS_SPEC
+
+
+def get_study_config(wildcards):
+    """The whole validated config (the report shows it); a function, so that braces in prompt templates are
+    not taken for wildcards."""
+    return CONFIG_JSON
+
+
+def get_figure_inputs(wildcards):
+    """The per-run summary, and the fitted curves for the data-efficiency figure."""
+    curves = wildcards.figure == "data_efficiency"
+    return {
+        "summary": paths.table_file("run_summary.parquet"),
+        "curves": [paths.table_file("data_efficiency.parquet")] if curves else [],
+    }
+
+
+def figure_targets(extension="pdf"):
+    return [paths.figure_file(name, extension) for name in grid.figure_names(CONFIG)]
+
+
+def report_tables():
+    """Every CSV table the report shows: Table 2 and the per-language tables."""
+    return [paths.table_file("table2_spearman.csv")] + [
+        paths.per_language_table(*key) for key in grid.per_language_tables(CONFIG)
+    ]
+
 
 rule results_tables:
     input:
@@ -118,6 +160,7 @@ rule figure:
             category="Figures",
         ),
         series=paths.figure_file("{figure}", "csv"),
+        notes=paths.figure_file("{figure}", "notes.json"),
     log:
         paths.log_file("analysis", "figure", "{figure}"),
     conda:
@@ -128,17 +171,17 @@ rule figure:
         runtime=10,
     params:
         study=get_analysis_spec,
-        options=get_figure_options,
     shell:
-        "python -m xlt.cli figure {wildcards.figure} --summary {input.summary} {params.options} "
-        "--study {params.study:q} --out {output.pdf} > {log} 2>&1"
+        "python -m xlt.cli figure {wildcards.figure} --summary {input.summary} --curves {input.curves} "
+        "--study {params.study:q} --out {output.pdf} --notes {output.notes} > {log} 2>&1"
 
 
 rule report:
     input:
         summary=paths.table_file("run_summary.parquet"),
         efficiency=paths.table_file("data_efficiency.parquet"),
-        figures=[paths.figure_file(name, "png") for name in figure_names(STUDY)],
+        figures=figure_targets("png"),
+        notes=figure_targets("notes.json"),
         tables=report_tables(),
     output:
         paths.report(),
@@ -156,4 +199,5 @@ rule report:
     shell:
         "python -m xlt.cli report --config {params.config:q} --study {params.study:q} "
         "--summary {input.summary} --efficiency {input.efficiency} --figures {input.figures} "
+        "--notes {input.notes} "
         "--tables {input.tables} --out {output} > {log} 2>&1"

@@ -2,6 +2,74 @@
 # benchmark, or from Hugging Face datasets plus machine translations of what a language lacks.
 
 
+def one_of(names):
+    """A wildcard pattern matching exactly these names (nothing, when there are none)."""
+    return "|".join(names) or "(?!)"
+
+
+def get_task_data_spec(wildcards):
+    """A task's data settings (only what its dataset depends on), as canonical JSON."""
+    task = CONFIG["tasks"][wildcards.task]
+    spec = {key: value for key, value in task["data"].items() if key != "source"}
+    return canonical_json({"kind": task["kind"], **spec})
+
+
+def get_hub_languages(wildcards):
+    return ",".join(grid.hub_languages(CONFIG, wildcards.task))
+
+
+def get_translation_spec(wildcards):
+    """One translation job's settings: the MT model and prompt, the languages, the source split's seed."""
+    try:
+        entry = grid.translation_entry(
+            CONFIG, wildcards.task, wildcards.split, wildcards.lang
+        )
+    except KeyError as error:
+        raise WorkflowError(error.args[0]) from None
+    return canonical_json(
+        {
+            "task": wildcards.task,
+            "split": wildcards.split,
+            "from": entry["from"],
+            "to": wildcards.lang,
+            "items": entry.get("items"),
+            "seed": CONFIG["tasks"][wildcards.task]["data"]["seed"],
+            "system": CONFIG["translation"]["name"],
+            # language identification tells the target from the source language: with the study's
+            # languages here, adding one would rerun every translation and all that depends on it
+            "languages": sorted({entry["from"], wildcards.lang}),
+            "translation": CONFIG["translation"],
+        }
+    )
+
+
+def get_translation_cache(wildcards):
+    return paths.translation_cache(
+        CONFIG["translation"]["name"], wildcards.task, wildcards.split, wildcards.lang
+    )
+
+
+def get_dataset_parts(wildcards):
+    """One split of a hub task: its native items and every translation added to them."""
+    return {
+        "source": paths.source_file(wildcards.task, wildcards.split),
+        "translations": [
+            paths.translation_file(wildcards.task, split, lang)
+            for split, lang, _ in grid.translations_of(CONFIG, wildcards.task)
+            if split == wildcards.split
+        ],
+    }
+
+
+def translation_targets():
+    """The drop-count manifest of every translation (what the study's run shows of the MT filters)."""
+    return [
+        paths.translation_file(task, split, lang, "manifest")
+        for task in HUB_TASKS
+        for split, lang, _ in grid.translations_of(CONFIG, task)
+    ]
+
+
 rule synthetic_dataset:
     output:
         train=paths.dataset_file("{task}", "train"),
@@ -19,7 +87,7 @@ rule synthetic_dataset:
         mem_mb=2000,
         runtime=15,
     params:
-        spec=get_synthetic_spec,
+        spec=get_task_data_spec,
         out_dir=paths.dataset_dir("{task}"),
     shell:
         "python -m xlt.cli data synthetic --task {wildcards.task} --spec {params.spec:q} "
@@ -41,11 +109,11 @@ rule hub_dataset:
         "../../envs/data.yaml"
     threads: 1
     resources:
-        mem_mb=hub_data_resource("mem_mb"),
-        runtime=hub_data_resource("runtime"),
-        slurm_partition=hub_data_resource("slurm_partition"),
+        mem_mb=sized(resources.hub_data_job, "mem_mb"),
+        runtime=sized(resources.hub_data_job, "runtime"),
+        slurm_partition=sized(resources.hub_data_job, "slurm_partition"),
     params:
-        spec=get_hub_spec,
+        spec=get_task_data_spec,
         languages=get_hub_languages,
         out_dir=paths.source_dir("{task}"),
         cache_dir=paths.DOWNLOADS,
@@ -58,7 +126,7 @@ rule hub_dataset:
 rule translate:
     input:
         source=paths.source_file("{task}", "{split}"),
-        model=generator_model_input("translation"),
+        model=helper_model_input("translation"),
     output:
         translations=paths.translation_file("{task}", "{split}", "{lang}"),
         manifest=paths.translation_file("{task}", "{split}", "{lang}", "manifest"),
@@ -68,20 +136,20 @@ rule translate:
         "../../envs/generate.yaml"
     threads: 1
     resources:
-        gpu=translation_resource("gpu"),
-        mem_mb=translation_resource("mem_mb"),
-        runtime=translation_resource("runtime"),
-        cpus_per_gpu=translation_resource("cpus_per_gpu"),
-        gpu_model=translation_resource("gpu_model"),
-        slurm_partition=translation_resource("slurm_partition"),
+        gpu=sized(resources.translation_job, "gpu"),
+        mem_mb=sized(resources.translation_job, "mem_mb"),
+        runtime=sized(resources.translation_job, "runtime"),
+        cpus_per_gpu=sized(resources.translation_job, "cpus_per_gpu"),
+        gpu_model=sized(resources.translation_job, "gpu_model"),
+        slurm_partition=sized(resources.translation_job, "slurm_partition"),
     params:
         spec=get_translation_spec,
         cache=get_translation_cache,
-        model=generator_model_arg("translation"),
+        model_dir=helper_model_dir("translation"),
     shell:
-        "python -m xlt.cli translate run --source {input.source} --spec {params.spec:q} {params.model} "
-        "--out {output.translations} --manifest {output.manifest} --cache {params.cache} "
-        "--tensor-parallel {resources.gpu} --threads {threads} > {log} 2>&1"
+        "python -m xlt.cli translate run --source {input.source} --spec {params.spec:q} "
+        "--model-dir {params.model_dir:q} --out {output.translations} --manifest {output.manifest} "
+        "--cache {params.cache} --tensor-parallel {resources.gpu} --threads {threads} > {log} 2>&1"
 
 
 rule dataset:

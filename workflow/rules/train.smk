@@ -2,6 +2,32 @@
 # and for resuming a restarted job) live beside the declared outputs, so a failed job keeps them.
 
 
+def get_train_spec(wildcards):
+    """The model entry, its base path and its resolved training settings (nothing of other models)."""
+    model = {
+        key: value
+        for key, value in CONFIG["models"][wildcards.model].items()
+        if key not in ("training", "pretrain", "architecture")
+    }
+    return canonical_json(
+        {
+            "model": model,
+            "base": base_model_path(wildcards.model),
+            "training": grid.model_training(CONFIG, wildcards.model),
+        }
+    )
+
+
+def get_train_processes(wildcards):
+    """One process per GPU of the job (accelerate launch), or one on the CPU."""
+    return resources.train_gpus(CONFIG, wildcards.model)
+
+
+def get_train_strategy(wildcards):
+    """single, or accelerate with DDP (LoRA) or FSDP (full fine-tuning) over the job's GPUs."""
+    return resources.train_strategy(CONFIG, wildcards.model)
+
+
 rule train:
     input:
         base=get_base_model,
@@ -19,16 +45,19 @@ rule train:
         "../../envs/train.yaml"
     threads: 1
     resources:
-        gpu=train_resource("gpu"),
-        mem_mb=train_resource("mem_mb"),
-        runtime=train_resource("runtime"),
-        cpus_per_gpu=train_resource("cpus_per_gpu"),
-        gpu_model=train_resource("gpu_model"),
-        slurm_partition=train_resource("slurm_partition"),
+        gpu=sized(resources.train_job, "gpu"),
+        mem_mb=sized(resources.train_job, "mem_mb"),
+        runtime=sized(resources.train_job, "runtime"),
+        cpus_per_gpu=sized(resources.train_job, "cpus_per_gpu"),
+        gpu_model=sized(resources.train_job, "gpu_model"),
+        slurm_partition=sized(resources.train_job, "slurm_partition"),
     params:
         spec=get_train_spec,
-        launch=get_train_launch,
+        processes=get_train_processes,
+        strategy=get_train_strategy,
     shell:
-        "python -m xlt.launch {params.launch} train --model {wildcards.model} --spec {params.spec:q} "
-        "--train {input.train} "
-        "--model-out {output.model} --seed {wildcards.seed} --threads {threads} > {log} 2>&1"
+        "python -m xlt.launch --processes {params.processes} --strategy {params.strategy} "
+        "train --model {wildcards.model} --spec {params.spec:q} "
+        "--train {input.train} --validation {input.validation} --model-out {output.model} "
+        "--summary {output.summary} --log {output.log} --seed {wildcards.seed} --threads {threads} "
+        "> {log} 2>&1"

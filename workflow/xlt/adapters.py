@@ -20,6 +20,7 @@ from typing import Any
 import polars as pl
 
 from xlt.io import sha256_file
+from xlt.numbers import extract_number
 from xlt.schema import EXAMPLE_SCHEMA, MESSAGE
 
 # XL-Sum's configs that have an ISO 639-1 code (pidgin and chinese_traditional have none; zh is simplified).
@@ -125,8 +126,6 @@ def final_number(answer: str) -> str | None:
     An answer whose last line ends in "...: <answer>" (MetaMathQA's "The answer is: 18", in any language, a
     full-width colon too) must have a plain number there: "\\frac{1}{2}" or "(2, 3)" give None, not a wrong number.
     """
-    from xlt.metrics import extract_number  # here: xlt.metrics loads rouge_score/nltk (~1 s), only mcot needs it
-
     last_line = next((line for line in reversed(answer.strip().splitlines()) if line.strip()), "")
     if re.search(r"[:：]", last_line):
         tail = re.split(r"[:：]", last_line)[-1].strip().strip("$").strip()
@@ -442,6 +441,6 @@ def holdout_items(frame: pl.DataFrame, held: int, k: int | None, seed: int, key:
     return train.drop("rank"), validation.drop("rank")
 
 
-def finish(frame: pl.DataFrame, split: str) -> pl.DataFrame:
+def as_examples(frame: pl.DataFrame, split: str) -> pl.DataFrame:
     """Schema columns and order, sorted by id; ``split`` is the schema's split (exemplars are train rows)."""
     return frame.with_columns(split=pl.lit(split)).select(list(EXAMPLE_SCHEMA)).cast(dict(EXAMPLE_SCHEMA)).sort("id")

@@ -23,6 +23,7 @@ import polars as pl
 
 from xlt.io import read_table, write_json
 from xlt.provenance import write_provenance
+from xlt.tokenizer import train_tokenizer
 
 
 def prompt_texts(dataset_files: list[str | Path]) -> list[str]:
@@ -37,8 +38,6 @@ def prompt_texts(dataset_files: list[str | Path]) -> list[str]:
 
 
 def write_tokenizer(dataset_files: list[str | Path], vocab_size: int, out_dir: str | Path) -> None:
-    from xlt.tokenizer import train_tokenizer
-
     started = time.time()
     out_dir = Path(out_dir)
     tokenizer = train_tokenizer(prompt_texts(dataset_files), vocab_size)

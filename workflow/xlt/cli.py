@@ -1,4 +1,7 @@
-"""``xlt <stage> ...``: one command for every stage's CLI (each is also ``python -m xlt.<stage>``)."""
+"""``xlt <stage> ...``: one command for every stage's CLI (each is also ``python -m xlt.<stage>``).
+
+    python -m xlt.cli --help
+"""
 
 from __future__ import annotations
 
@@ -9,14 +12,15 @@ from xlt.errors import XltError
 from xlt.secrets import redact_text
 
 COMMANDS = {
-    "grid": ("xlt.grid", "show the runs a study config expands to"),
+    "grid": ("xlt.validate:grid_main", "show the runs a study config expands to"),
     "validate": ("xlt.validate", "validate a study config and print it with defaults filled in"),
     "data": ("xlt.data", "write a task's normalised datasets"),
     "translate": ("xlt.translate", "machine-translate a split into a language the dataset lacks"),
     "mixtures": ("xlt.mixtures", "build training mixtures"),
     "base-model": ("xlt.base_model", "train the tokenizer and build the embedded base models"),
     "train": ("xlt.train", "fine-tune a base model on a mixture"),
-    "generate": ("xlt.generate", "build evaluation prompts; generate answers"),
+    "prompts": ("xlt.prompts", "build one task's evaluation prompts"),
+    "generate": ("xlt.generate", "generate one run's answers to the evaluation prompts"),
     "score": ("xlt.score", "score one run's generations of one task"),
     "judge": ("xlt.judge", "rate instruction-following replies with an LLM judge"),
     "tables": ("xlt.tables", "tidy results with bootstrap intervals; Table 2; per-language tables"),
@@ -39,9 +43,10 @@ def main(argv: list[str] | None = None) -> int:
         for name, (_, help_text) in COMMANDS.items():
             print(f"  {name:<10} {help_text}")
         return 0 if not argv or argv[0] in ("-h", "--help") else 2
-    module = importlib.import_module(COMMANDS[argv[0]][0])
+    module_name, _, function = COMMANDS[argv[0]][0].partition(":")
+    entry = getattr(importlib.import_module(module_name), function or "main")
     try:
-        return module.main(argv[1:])
+        return entry(argv[1:])
     except (XltError, ValueError, FileNotFoundError) as error:
         # Our errors say what is wrong and where; a traceback would bury that.
         print(redact_text(f"xlt {argv[0]}: error: {error}"), file=sys.stderr)
@@ -51,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
             raise
         first = str(error).strip().splitlines()[0] if str(error).strip() else ""
         print(redact_text(f"xlt {argv[0]}: error: {type(error).__name__}: {first} (`python -m "
-                          f"{COMMANDS[argv[0]][0]} ...` shows the traceback)"), file=sys.stderr)
+                          f"{module_name} ...` shows the traceback)"), file=sys.stderr)
         return 1
 
 

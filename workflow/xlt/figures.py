@@ -27,10 +27,9 @@ import numpy as np  # noqa: E402
 import polars as pl  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 
-from xlt.curves import saturating  # noqa: E402
-from xlt.io import atomic_write, read_table, write_text  # noqa: E402
+from xlt.analysis import headline, saturating  # noqa: E402
+from xlt.io import atomic_write, read_table, write_json, write_text  # noqa: E402
 from xlt.provenance import write_provenance  # noqa: E402
-from xlt.tables import headline  # noqa: E402
 
 SERIES_SCHEMA = {"panel": pl.String, "series": pl.String, "x": pl.Float64, "y": pl.Float64,
                  "ci_low": pl.Float64, "ci_high": pl.Float64}
@@ -132,7 +131,7 @@ def draw(ax: plt.Axes, points: pl.DataFrame, panel: str, series: str, rows: list
              for a, b, c, d in zip(x, y, low, high)]
 
 
-def finish(figure: plt.Figure, title: str, notes: list[str], handles: list[Any] | None = None) -> None:
+def finish_figure(figure: plt.Figure, title: str, notes: list[str], handles: list[Any] | None = None) -> None:
     """Title, one legend for all panels (on the right) and, under them in red, what is not plotted and why."""
     characters = int(figure.get_figwidth() * 11)
     figure.suptitle(textwrap.fill(title, characters))
@@ -178,7 +177,7 @@ def perf_to_en_figure(summary: pl.DataFrame, study: dict[str, Any], setting: str
                        how="semi"))
     undefined_notes = [f"{r['model']} {r['mixture']} seed{r['seed']} {r['task']} (English score 0)"
                        for r in undefined.iter_rows(named=True)]
-    finish(figure, f"Perf. to EN vs n, {setting.replace('_', '-')}", missing + undefined_notes)
+    finish_figure(figure, f"Perf. to EN vs n, {setting.replace('_', '-')}", missing + undefined_notes)
     return Plot(figure, pl.DataFrame(rows, schema=SERIES_SCHEMA), missing, undefined_notes)
 
 
@@ -206,7 +205,7 @@ def scores_by_n_figure(summary: pl.DataFrame, study: dict[str, Any], setting: st
     handles += [Line2D([], [], color="black", linestyle=GROUP_STYLE[g], label=f"{g} languages")
                 for g in ("seen", "unseen")]
     missing = missing_runs(summary, study, families, tasks)
-    finish(figure, f"Scores vs n, {setting.replace('_', '-')} (solid: seen, dashed: unseen)", missing, handles)
+    finish_figure(figure, f"Scores vs n, {setting.replace('_', '-')} (solid: seen, dashed: unseen)", missing, handles)
     return Plot(figure, pl.DataFrame(rows, schema=SERIES_SCHEMA), missing)
 
 
@@ -243,7 +242,7 @@ def script_mix_figure(summary: pl.DataFrame, study: dict[str, Any]) -> Plot:
         ax.set_ylabel(study["tasks"][task]["metric"])
         ax.set_title(panel)
     missing = missing_runs(summary, study, mixes, tasks)
-    finish(figure, "Script mixes: Latin vs non-Latin evaluation languages (star: each line's maximum)", missing)
+    finish_figure(figure, "Script mixes: Latin vs non-Latin evaluation languages (star: each line's maximum)", missing)
     return Plot(figure, pl.DataFrame(rows, schema=SERIES_SCHEMA), missing)
 
 
@@ -272,7 +271,7 @@ def gap_figure(summary: pl.DataFrame, study: dict[str, Any]) -> Plot:
     handles += [Line2D([], [], color="black", linestyle=style, label=setting.replace("_", "-"))
                 for setting, style in settings.items() if families_in(study, setting)]
     missing = missing_runs(summary, study, families, tasks)
-    finish(figure, "Seen-unseen gap vs n", missing, handles)
+    finish_figure(figure, "Seen-unseen gap vs n", missing, handles)
     return Plot(figure, pl.DataFrame(rows, schema=SERIES_SCHEMA), missing)
 
 
@@ -306,11 +305,12 @@ def efficiency_figure(summary: pl.DataFrame, study: dict[str, Any], curves: pl.D
     handles += [Line2D([], [], color="black", linestyle=style, label=group) for group, style in GROUP_STYLE.items()]
     fraction = round(study["analysis"]["plateau_fraction"] * 100)
     missing = missing_runs(summary, study, list(fitted["family"].unique()), list(fitted["task"].unique()))
-    finish(figure, f"Data efficiency: fitted curves (vertical: n closing {fraction}% of the gain)", missing,
+    finish_figure(figure, f"Data efficiency: fitted curves (vertical: n closing {fraction}% of the gain)", missing,
            handles)
     return Plot(figure, pl.DataFrame(rows, schema=SERIES_SCHEMA), missing)
 
 
+# How each figure of xlt.registry.FIGURES is drawn (which grids get it is the registry's entry).
 FIGURES: dict[str, tuple[Callable[..., Plot], dict[str, Any]]] = {
     "fig2_perf_to_en_single_task": (perf_to_en_figure, {"setting": "single_task"}),
     "fig3_scores_by_n": (scores_by_n_figure, {"setting": "single_task"}),
@@ -338,9 +338,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="xlt figure", description=__doc__.splitlines()[0])
     parser.add_argument("name", choices=list(FIGURES))
     parser.add_argument("--summary", required=True, help="the per-run summary table (xlt tables results)")
-    parser.add_argument("--study", required=True, help="JSON: xlt.config.analysis_spec")
-    parser.add_argument("--curves", help="the data-efficiency table (data_efficiency only)")
+    parser.add_argument("--study", required=True, help="JSON: xlt.grid.analysis_spec")
+    parser.add_argument("--curves", nargs="?", default=None, help="the data-efficiency table (data_efficiency only)")
     parser.add_argument("--out", required=True, help="the PDF; the PNG and the plotted series (CSV) go beside it")
+    parser.add_argument("--notes", required=True, help="JSON: what the figure could not plot (the report shows it)")
     args = parser.parse_args(argv)
     started = time.time()
     study = json.loads(args.study)
@@ -352,6 +353,8 @@ def main(argv: list[str] | None = None) -> int:
     atomic_write(outputs[0], lambda tmp: plot.figure.savefig(tmp, format="pdf"))
     atomic_write(outputs[1], lambda tmp: plot.figure.savefig(tmp, format="png"))
     write_text(plot.series.write_csv(), outputs[2])
+    write_json({"missing": plot.missing, "undefined": plot.undefined}, args.notes)
+    outputs.append(Path(args.notes))
     write_provenance(pdf, stage="figure", module=__name__, params={"figure": args.name, "study": study,
                                                                    "missing": plot.missing,
                                                                    "undefined": plot.undefined},

@@ -1,53 +1,148 @@
-"""What a study config expands to: the training runs and the evaluation grid."""
+"""What a validated study config expands to: the evaluation languages, the mixtures and their specs, the training
+runs, each model's training settings, the analysis spec, the figures and per-language tables the grid supports.
+
+Pure functions of the validated config (``xlt.config.validate_config``); rules, resources and stages call them.
+"""
 
 from __future__ import annotations
 
-import argparse
-import sys
 from typing import Any
 
-import polars as pl
-
-from xlt.config import eval_languages, load_config, mixture_spec, runs
-
-
-def run_table(config: dict[str, Any]) -> pl.DataFrame:
-    """One row per model x mixture x seed with the mixture's composition."""
-    rows = []
-    for run in runs(config):
-        spec = mixture_spec(config, run["family"], run["n"])
-        per_task = spec["english"] + run["n"] * len(spec["languages"])
-        rows.append({
-            "model": run["model"], "mixture": run["mixture"], "seed": run["seed"],
-            "tasks": ",".join(spec["tasks"]), "english_per_task": spec["english"],
-            "languages": ",".join(spec["languages"]), "n_per_language": run["n"], "mode": spec["mode"],
-            "train_examples": per_task * len(spec["tasks"]),
-        })
-    return pl.DataFrame(rows)
+from xlt import paths
+from xlt.registry import FIGURES
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="xlt grid", description=__doc__.splitlines()[0])
-    parser.add_argument("--config", default="config.yaml")
-    parser.add_argument("--format", choices=["table", "csv"], default="table")
-    args = parser.parse_args(argv)
-    config = load_config(args.config)  # a ConfigError is reported by xlt.cli
-    table = run_table(config)
-    if args.format == "csv":
-        sys.stdout.write(table.write_csv())
-        return 0
-    with pl.Config(tbl_rows=-1, tbl_cols=-1, tbl_width_chars=200, tbl_hide_dataframe_shape=True,
-                   tbl_hide_column_data_types=True):
-        print(table)
-    tasks = ", ".join(f"{name} ({spec['kind']}: {', '.join(spec['metrics'])})"
-                      for name, spec in config["tasks"].items())
-    per_model = ", ".join(f"{model} {count}" for model, count in table.group_by("model", maintain_order=True).len().rows())
-    print(f"{len(table)} training runs over {len(config['models'])} models ({per_model}), "
-          f"{table['mixture'].n_unique()} mixtures, {len(config['seeds'])} seeds")
-    print(f"evaluation: {len(config['tasks'])} tasks x {len(eval_languages(config))} languages "
-          f"({', '.join(eval_languages(config))}); tasks: {tasks}")
-    return 0
+def eval_languages(config: dict[str, Any]) -> list[str]:
+    """English, then the seen and unseen languages, in config order."""
+    languages = config["languages"]
+    return [languages["english"], *languages["seen"], *languages["unseen"]]
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+def mixture_name(family: str, n: int) -> str:
+    return f"{family}-n{n}"
+
+
+def mixture_names(config: dict[str, Any]) -> list[str]:
+    return [
+        mixture_name(family, n)
+        for family, spec in config["mixtures"]["families"].items()
+        for n in spec["n"]
+    ]
+
+
+def mixture_spec(config: dict[str, Any], family: str, n: int) -> dict[str, Any]:
+    """Everything one mixture depends on, and nothing else (its Snakemake params)."""
+    spec = config["mixtures"]["families"][family]
+    return {
+        "family": family,
+        "n": n,
+        "tasks": list(spec["tasks"]),
+        "english_language": config["languages"]["english"],
+        "english": spec["english"],
+        "languages": list(spec["languages"]),
+        "mode": spec["mode"],
+        "validation_fraction": config["mixtures"]["validation_fraction"],
+    }
+
+
+def runs(config: dict[str, Any]) -> list[dict[str, Any]]:
+    """One entry per training run: model x mixture x seed, for the families each model trains on."""
+    return [
+        {"model": model, "family": family, "n": n, "mixture": mixture_name(family, n), "seed": seed}
+        for model, model_spec in config["models"].items()
+        for family, spec in config["mixtures"]["families"].items()
+        if family in model_spec.get("families", config["mixtures"]["families"])
+        for n in spec["n"]
+        for seed in config["seeds"]
+    ]
+
+
+def model_training(config: dict[str, Any], model: str) -> dict[str, Any]:
+    """The training settings of ``model``: top-level settings updated by the model's own overrides."""
+    return {**config["training"], **config["models"][model].get("training", {})}
+
+
+def analysis_spec(config: dict[str, Any]) -> dict[str, Any]:
+    """What the analysis jobs read about the study (its grid and language groups), and nothing about training
+    or generation settings: a learning-rate change reruns the aggregates through their inputs, not this."""
+    return {
+        "study": config["study"],
+        "languages": config["languages"],
+        "eval_languages": eval_languages(config),
+        "tasks": {task: {"kind": spec["kind"], "metric": spec["metrics"][0]} for task, spec in config["tasks"].items()},
+        "families": {family: {key: spec[key] for key in ("tasks", "languages", "n", "setting")}
+                     for family, spec in config["mixtures"]["families"].items()},
+        "models": {model: {"params_m": spec["params_m"]} for model, spec in config["models"].items()},
+        "runs": runs(config),
+        "seeds": config["seeds"],
+        "analysis": config["analysis"],
+    }
+
+
+def figure_names(config: dict[str, Any]) -> list[str]:
+    """The figures the study's grid supports (``xlt.registry.FIGURES``: no multi-task figure without a multi-task
+    family, no curves without a family of at least 3 n values), in the registry's order."""
+    families = config["mixtures"]["families"].values()
+    return [name for name, figure in FIGURES.items()
+            if any(spec["setting"] in figure.settings and len(spec["n"]) >= figure.min_n for spec in families)]
+
+
+def per_language_tables(config: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """(model, setting, task) of every per-language table: each setting a model trains in, each task trained."""
+    families = config["mixtures"]["families"]
+    return sorted({(run["model"], families[run["family"]]["setting"], task) for run in runs(config)
+                   for task in families[run["family"]]["tasks"]})
+
+
+def split_languages(split: dict[str, Any]) -> set[str] | None:
+    """The languages a hub split names (``languages``, or the chat adapter's ``language``); None where it names
+    none (then the adapter reads every study language the dataset has, known only once read)."""
+    if "languages" in split:
+        return set(split["languages"])
+    if "language" in split:
+        return {split["language"]}
+    return None
+
+
+def hub_languages(config: dict[str, Any], task: str) -> list[str]:
+    """The languages a hub task's adapters are told about: the study's, unless every split names its own
+    (then adding a study language re-reads no data)."""
+    study = eval_languages(config)
+    named_by_split = [split_languages(split) for split in config["tasks"][task]["data"]["splits"].values()
+                      if "from_train" not in split]
+    if all(named is not None for named in named_by_split):
+        named = set().union(*named_by_split)
+        return [code for code in study if code in named] + sorted(named - set(study))
+    return study
+
+
+def translations_of(config: dict[str, Any], task: str) -> list[tuple[str, str, dict[str, Any]]]:
+    """(split, language, entry) of every translation a task asks for."""
+    return [(entry["split"], lang, entry) for entry in config["tasks"][task]["translate"]
+            for lang in entry["languages"]]
+
+
+def translation_entry(config: dict[str, Any], task: str, split: str, lang: str) -> dict[str, Any]:
+    """The ``tasks.<task>.translate`` entry that translates ``split`` into ``lang``."""
+    for entry_split, entry_lang, entry in translations_of(config, task):
+        if (entry_split, entry_lang) == (split, lang):
+            return entry
+    raise KeyError(f"no tasks.{task}.translate entry for split {split}, language {lang}")
+
+
+def mixture_datasets(config: dict[str, Any], family: str) -> dict[str, list[str]]:
+    """The tables a family's mixtures read, per split, in the family's task order: each task's train and
+    validation datasets, and the test items that never train (a hub task's native test items: translations
+    share their source_ids, so adding a translated test language rebuilds no mixture)."""
+    tasks = config["mixtures"]["families"][family]["tasks"]
+    hub = {task for task in tasks if config["tasks"][task]["data"]["source"] == "hub"}
+    return {"train": [paths.dataset_file(task, "train") for task in tasks],
+            "validation": [paths.dataset_file(task, "validation") for task in tasks],
+            "test": [paths.source_file(task, "test") if task in hub else paths.dataset_file(task, "test")
+                     for task in tasks]}
+
+
+def study_runs(config: dict[str, Any]) -> list[tuple[str, str]]:
+    """(model, run name) of every evaluated run: each model's untrained base, then every mixture x seed."""
+    return [(model, paths.BASE_RUN) for model in config["models"]] + [
+        (run["model"], paths.run_name(run["mixture"], run["seed"])) for run in runs(config)]

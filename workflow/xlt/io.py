@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -49,6 +50,7 @@ def _unreadable(path: str | Path, error: BaseException) -> TableReadError:
 def read_table(path: str | Path, columns: list[str] | None = None) -> pl.DataFrame:
     """``pl.read_parquet`` whose failures (a missing, truncated or corrupt file, text that is not UTF-8) name the
     file: polars' own messages do not."""
+    sys.audit("xlt.read", path)  # polars opens the file natively: this is what audit hooks see of it
     try:
         return pl.read_parquet(path, columns=columns)
     except (pl.exceptions.PolarsError, OSError) as error:
@@ -58,6 +60,7 @@ def read_table(path: str | Path, columns: list[str] | None = None) -> pl.DataFra
 def scan_table(path: str | Path) -> pl.LazyFrame:
     """``pl.scan_parquet`` of a file whose footer was read first, so a missing or corrupt file is named now,
     not at ``collect`` time."""
+    sys.audit("xlt.read", path)
     try:
         pl.read_parquet_schema(path)
     except (pl.exceptions.PolarsError, OSError) as error:

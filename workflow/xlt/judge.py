@@ -27,11 +27,12 @@ from typing import Any
 
 import polars as pl
 
-from xlt import metrics
-from xlt.generate import chat_token_ids, load_backend, resolve_model_dir, weight_files
+from xlt.inference import chat_token_ids, load_backend
 from xlt.io import read_table, write_parquet
+from xlt.langid import language_check
 from xlt.provenance import write_provenance
 from xlt.secrets import MARKER, redact_text
+from xlt.weights import resolve_model_dir, weight_files
 
 JUDGEMENT_SCHEMA = {"id": pl.String, "source_id": pl.String, "task": pl.String, "lang": pl.String,
                     "rating": pl.Float64, "status": pl.String, "judge_reply": pl.String}
@@ -136,11 +137,11 @@ def precheck(reply: str | None, lang: str, candidates: list[str]) -> str | None:
     ``empty``: a reply with no text answers nothing, the lowest rating by the protocol; asking the judge would
     spend a request on it and let a weak judge rate it at random, and the language check cannot say whether
     an empty text is in the prompt's language. ``wrong_language``: the paper's switch-aware rule, with the
-    same line-by-line language check as the constraint metric (``xlt.metrics.language_check``).
+    same line-by-line language check as the constraint metric (``xlt.language_check``).
     """
     if reply is None or not reply.strip():
         return "empty"
-    if not metrics.language_check(reply, lang, candidates):
+    if not language_check(reply, lang, candidates):
         return "wrong_language"
     return None
 
@@ -207,18 +208,13 @@ def openai_judge(spec: dict[str, Any]) -> Judge:
     in input order, a request that fails after the client's retries becomes a ``JudgeFailure``."""
     from openai import OpenAI
 
-    for key in ("base_url", "model_name"):
-        if not spec.get(key):
-            raise ValueError(f"judge.{key}: required for the openai backend")
-    key_env = spec.get("api_key_env", "OPENAI_API_KEY")
-    api_key = os.environ.get(key_env) or None
+    api_key = os.environ.get(spec["api_key_env"]) or None
     # A local server (vllm serve) needs no key; the client insists on one.
-    client = OpenAI(base_url=spec["base_url"], api_key=api_key or "EMPTY", timeout=spec.get("timeout_s", 120),
-                    max_retries=spec.get("max_retries", 3))
-    request = {"model": spec["model_name"], "temperature": spec.get("temperature", 0.0),
-               "top_p": spec.get("top_p", 1.0), "max_tokens": spec.get("max_new_tokens", 512),
-               "seed": spec.get("seed", 0)}
-    extra_body = spec.get("extra_body") or None
+    client = OpenAI(base_url=spec["base_url"], api_key=api_key or "EMPTY", timeout=spec["timeout_s"],
+                    max_retries=spec["max_retries"])
+    request = {"model": spec["model_name"], "temperature": spec["temperature"], "top_p": spec["top_p"],
+               "max_tokens": spec["max_new_tokens"], "seed": spec["seed"]}
+    extra_body = spec["extra_body"] or None
 
     def one(prompt: str) -> JudgeReply:
         try:
@@ -231,7 +227,7 @@ def openai_judge(spec: dict[str, Any]) -> Judge:
             return JudgeFailure(message)
 
     def judge(prompts: list[str]) -> list[JudgeReply]:
-        with ThreadPoolExecutor(max_workers=spec.get("concurrency", 8)) as pool:
+        with ThreadPoolExecutor(max_workers=spec["concurrency"]) as pool:
             return list(pool.map(one, prompts))
 
     return judge
@@ -242,10 +238,8 @@ def local_judge(spec: dict[str, Any], model_dir: str, tensor_parallel: int = 1) 
     first call, so a table whose replies are all rated without the judge never loads it."""
     from transformers import AutoTokenizer
 
-    settings = {"backend": spec["backend"], "seed": spec.get("seed", 0),
-                "max_new_tokens": spec.get("max_new_tokens", 512), "temperature": spec.get("temperature", 0.0),
-                "top_p": spec.get("top_p", 1.0), "batch_size": spec.get("batch_size", 64),
-                "tensor_parallel_size": tensor_parallel}
+    settings = {key: spec[key] for key in ("backend", "seed", "max_new_tokens", "temperature", "top_p", "batch_size")}
+    settings["tensor_parallel_size"] = tensor_parallel
 
     def judge(prompts: list[str]) -> list[JudgeReply]:
         tokenizer = AutoTokenizer.from_pretrained(model_dir)
@@ -282,22 +276,20 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--generations", required=True)
     run.add_argument("--spec", required=True, help='JSON: the judge config plus "languages": [...]')
     run.add_argument("--out", required=True)
-    run.add_argument("--model-dir", help="the judge model (directory or hub id); vllm and hf backends")
+    run.add_argument("--model-dir", default="", help="the judge model (directory or hub id) of the vllm and hf "
+                     "backends; '' for an endpoint")
     run.add_argument("--threads", type=int, default=int(os.environ.get("XLT_TORCH_THREADS", "1")))
     run.add_argument("--tensor-parallel", type=int, default=0, help="GPUs of the job (vLLM tensor parallelism)")
     args = parser.parse_args(argv)
     started = time.time()
-    spec = json.loads(args.spec)
-    if "api_key" in spec:
-        raise ValueError("judge spec: an API key does not belong in the config; put it in the environment "
-                         "variable named by judge.api_key_env")
+    spec = json.loads(args.spec)  # the validated judge config (its keys are refused at validation)
     if spec["backend"] != "openai":
         import torch
 
         torch.set_num_threads(args.threads)
     languages = spec.pop("languages")
     template = check_template(spec.get("prompt") or DEFAULT_PROMPT)
-    model_dir = args.model_dir
+    model_dir = args.model_dir or None  # '' for an endpoint
     if spec["backend"] != "openai" and model_dir:  # a hub id: its snapshot at judge.model.revision
         model_dir = resolve_model_dir(model_dir, spec.get("model", {}).get("revision"))
     judge = make_judge(spec, model_dir, max(1, args.tensor_parallel))
@@ -310,11 +302,11 @@ def main(argv: list[str] | None = None) -> int:
     check_errors(judgements)
     write_parquet(judgements, args.out)
     # a local judge's weights are hashed; a hub snapshot is named by its commit ("loaded")
-    model_files = weight_files(args.model_dir)
+    model_files = weight_files(args.model_dir or None)
     write_provenance(args.out, stage="judge", module=__name__,
                      params={**public_params(spec), "languages": languages, "loaded": model_dir},
                      inputs=[args.generations, *model_files], outputs=[args.out], started=started,
-                     seed=spec.get("seed", 0))
+                     seed=spec["seed"])
     return 0
 
 

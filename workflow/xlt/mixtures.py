@@ -24,6 +24,7 @@ import math
 import sys
 import time
 import zlib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -31,9 +32,11 @@ import numpy as np
 import polars as pl
 
 from xlt import paths
-from xlt.io import scan_table, sha256_file, write_json, write_parquet
+from xlt.io import scan_table, sha256_file, write_json, write_parquet, write_text
 from xlt.provenance import write_provenance
 from xlt.schema import EXAMPLE_SCHEMA, validate_examples
+
+SPLITS = ("train", "validation", "test")  # what a mixture reads of each task
 
 
 class PoolTooSmallError(ValueError):
@@ -126,15 +129,27 @@ def assert_no_leakage(train: pl.DataFrame, validation: pl.DataFrame, test_ids: p
                            f"{overlap.head(3).rows()}")
 
 
-def build_mixture(spec: dict[str, Any], seed: int, datasets_dir: str | Path = paths.DATASETS,
-                  test_sets: dict[str, str] | None = None) -> tuple[pl.DataFrame, pl.DataFrame, dict[str, Any]]:
+DatasetFiles = Mapping[str, Mapping[str, "str | Path"]]
+
+
+def dataset_files(spec: dict[str, Any], datasets_dir: str | Path = paths.DATASETS) -> dict[str, dict[str, Path]]:
+    """Per task of ``spec``, its train, validation and test tables under a datasets root laid out as
+    ``xlt.paths.dataset_file`` (the job itself gets each file from its rule)."""
+    return {task: {split: Path(datasets_dir) / task / f"{split}.parquet" for split in SPLITS}
+            for task in spec["tasks"]}
+
+
+def build_mixture(spec: dict[str, Any], seed: int, datasets: DatasetFiles | str | Path = paths.DATASETS
+                  ) -> tuple[pl.DataFrame, pl.DataFrame, dict[str, Any]]:
     """The training and validation tables of one mixture and its manifest (without input hashes).
 
-    ``spec`` is ``xlt.config.mixture_spec(...)``: family, n, tasks, english_language, english (items per
-    task), languages, mode, validation_fraction. ``test_sets``: per task, the table whose source items never
-    train (default: the dataset's test split). A hub task passes its native test items: translations share
-    their source_ids, so the items are the same, and adding a translated test language rebuilds no mixture.
+    ``spec`` is ``xlt.grid.mixture_spec(...)``: family, n, tasks, english_language, english (items per
+    task), languages, mode, validation_fraction. ``datasets``: per task, its train, validation and test
+    tables (``{task: {split: path}}``), or a datasets root. The test table's source items never train: a hub
+    task's rule passes its native test items (translations share their source_ids, so the items are the same,
+    and adding a translated test language rebuilds no mixture).
     """
+    files = datasets if isinstance(datasets, Mapping) else dataset_files(spec, datasets)
     english, n = spec["english_language"], spec["n"]
     counts = {english: spec["english"], **{lang: n for lang in spec["languages"]}}
     counts = {lang: count for lang, count in counts.items() if count}
@@ -144,8 +159,8 @@ def build_mixture(spec: dict[str, Any], seed: int, datasets_dir: str | Path = pa
     excluded: dict[str, int] = {}
     test_ids = []
     for task in spec["tasks"]:
-        def scan(split: str) -> pl.LazyFrame:
-            return scan_table(dataset_input(task, split, datasets_dir, test_sets))
+        def scan(split: str, task: str = task) -> pl.LazyFrame:
+            return scan_table(files[task][split])
 
         task_test_ids = scan("test").select("source_id").unique().collect()
         test_ids.append(task_test_ids.with_columns(task=pl.lit(task)))
@@ -185,7 +200,8 @@ def build_mixture(spec: dict[str, Any], seed: int, datasets_dir: str | Path = pa
 def _counts(frame: pl.DataFrame) -> dict[str, dict[str, dict[str, int]]]:
     """task -> lang -> origin -> rows."""
     out: dict[str, dict[str, dict[str, int]]] = {}
-    for task, lang, origin, count in frame.group_by("task", "lang", "origin").len().sort("task", "lang", "origin").rows():
+    counts = frame.group_by("task", "lang", "origin").len().sort("task", "lang", "origin")
+    for task, lang, origin, count in counts.rows():
         out.setdefault(task, {}).setdefault(lang, {})[origin] = count
     return out
 
@@ -201,29 +217,17 @@ def _shared_with_english(frame: pl.DataFrame, english: str) -> dict[str, dict[st
     return out
 
 
-def dataset_input(task: str, split: str, datasets_dir: str | Path, test_sets: dict[str, str] | None) -> Path:
-    if split == "test" and test_sets and task in test_sets:
-        return Path(test_sets[task])
-    return Path(datasets_dir) / task / f"{split}.parquet"
-
-
-def dataset_inputs(spec: dict[str, Any], datasets_dir: str | Path = paths.DATASETS,
-                   test_sets: dict[str, str] | None = None) -> list[Path]:
-    return [dataset_input(task, split, datasets_dir, test_sets) for task in spec["tasks"]
-            for split in ("train", "validation", "test")]
-
-
 def write_mixture(spec: dict[str, Any], seed: int, out_dir: str | Path,
-                  datasets_dir: str | Path = paths.DATASETS, test_sets: dict[str, str] | None = None
-                  ) -> dict[str, Any]:
+                  datasets: DatasetFiles | str | Path = paths.DATASETS) -> dict[str, Any]:
     """Build one mixture and write train/validation parquet, manifest.json and provenance.json (last)."""
     started = time.time()
     out_dir = Path(out_dir)
-    inputs = dataset_inputs(spec, datasets_dir, test_sets)
+    files = datasets if isinstance(datasets, Mapping) else dataset_files(spec, datasets)
+    inputs = [Path(files[task][split]) for task in spec["tasks"] for split in SPLITS]
     missing = [str(path) for path in inputs if not path.exists()]
     if missing:
         raise FileNotFoundError(f"mixture {spec['family']}-n{spec['n']}: missing datasets {missing}")
-    train, validation, manifest = build_mixture(spec, seed, datasets_dir, test_sets)
+    train, validation, manifest = build_mixture(spec, seed, files)
     manifest["inputs"] = [{"path": str(path), "sha256": sha256_file(path)} for path in inputs]
     outputs = [out_dir / "train.parquet", out_dir / "validation.parquet", out_dir / "manifest.json"]
     write_parquet(train, outputs[0])
@@ -255,24 +259,28 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="xlt mixtures", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     build = sub.add_parser("build", help="build one mixture")
-    build.add_argument("--spec", required=True, help="JSON of xlt.config.mixture_spec (the rule's params)")
+    build.add_argument("--spec", required=True, help="JSON of xlt.grid.mixture_spec (the rule's params)")
     build.add_argument("--seed", type=int, required=True)
-    build.add_argument("--datasets", default=paths.DATASETS, help="root of the normalised datasets")
-    build.add_argument("--test-sets", default=None,
-                       help='JSON {task: path}: the test items that never train, where not the dataset\'s test split')
+    for split in SPLITS:
+        build.add_argument(f"--{split}", nargs="+", required=True,
+                           help=f"each task's {split} table, in the spec's task order"
+                           + (" (its source items never train)" if split == "test" else ""))
     build.add_argument("--out-dir", required=True)
     summary = sub.add_parser("summary", help="a CSV of the row counts of many mixtures")
     summary.add_argument("manifests", nargs="+")
     summary.add_argument("--out", required=True)
     args = parser.parse_args(argv)
     if args.command == "build":
-        manifest = write_mixture(json.loads(args.spec), args.seed, args.out_dir, args.datasets,
-                                 json.loads(args.test_sets) if args.test_sets else None)
+        spec = json.loads(args.spec)
+        given = {split: getattr(args, split) for split in SPLITS}
+        wrong = {split: len(files) for split, files in given.items() if len(files) != len(spec["tasks"])}
+        if wrong:
+            raise ValueError(f"mixture {spec['family']}-n{spec['n']}: {len(spec['tasks'])} tasks but {wrong} tables")
+        files = {task: {split: given[split][i] for split in SPLITS} for i, task in enumerate(spec["tasks"])}
+        manifest = write_mixture(spec, args.seed, args.out_dir, files)
         print(f"mixture {manifest['mixture']} seed {args.seed}: {manifest['rows']['train']} train, "
               f"{manifest['rows']['validation']} validation rows -> {args.out_dir}")
     else:
-        from xlt.io import write_text
-
         write_text(summarize_manifests(args.manifests).write_csv(), args.out)
     return 0
 

@@ -136,7 +136,8 @@ def per_language_table(model: str, setting: str, task: str, extension: str = "cs
 
 
 def figure_file(name: str, extension: str = "pdf") -> str:
-    """``extension``: pdf, png, or csv (the plotted series); the provenance sidecar is {name}.provenance.json."""
+    """``extension``: pdf, png, csv (the plotted series) or notes.json (what could not be plotted); the provenance
+    sidecar is {name}.provenance.json."""
     return f"{FIGURES}/{name}.{extension}"
 
 

@@ -11,7 +11,7 @@ import socket
 import subprocess
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from functools import cache
 from importlib import metadata
 from pathlib import Path
@@ -158,7 +158,7 @@ def write_provenance(
     once every output is in place, so a sidecar means a complete artifact."""
     record = {
         "stage": stage,
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "duration_s": round(time.time() - started, 3),
         "params": redact(params),
         "seed": seed,

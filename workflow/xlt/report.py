@@ -8,20 +8,20 @@ import base64
 import json
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import jinja2
-from markupsafe import escape
 import polars as pl
 import yaml
+from markupsafe import escape
 
 from xlt import __version__, audit
+from xlt.analysis import headline
 from xlt.io import read_table, write_text
 from xlt.provenance import code_version, write_provenance
 from xlt.secrets import redact
-from xlt.tables import headline
 
 TEMPLATE = jinja2.Template("""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{{ study }}: xlt report</title>
@@ -101,15 +101,18 @@ def run_table(summary: pl.DataFrame, study: dict[str, Any]) -> pl.DataFrame:
 
 
 def build_report(config: dict[str, Any], study: dict[str, Any], summary: str, efficiency: str,
-                 figures: list[str], tables: list[str]) -> str:
+                 figures: list[str], tables: list[str], notes: list[str] = ()) -> str:
+    """The report's HTML; ``notes``: each figure's notes file (``xlt figure --notes``), in ``figures`` order."""
+    if len(notes) != len(figures):
+        raise ValueError(f"{len(figures)} figures but {len(notes)} notes files")
     summary_table = read_table(summary)
     figure_parts = []
-    for png in map(Path, figures):
+    for png, notes_file in zip(map(Path, figures), notes):
         pdf = png.with_suffix(".pdf")
-        params = json.loads(audit.provenance_path_for(pdf).read_text())["params"]
+        not_plotted = json.loads(Path(notes_file).read_text(encoding="utf-8"))
         figure_parts.append({"name": png.stem, "png": base64.b64encode(png.read_bytes()).decode(),
-                             "notes": [f"not plotted: {m}" for m in params.get("missing", []) + params.get(
-                                 "undefined", [])], "provenance": provenance_html(pdf)})
+                             "notes": [f"not plotted: {m}" for m in not_plotted["missing"] + not_plotted["undefined"]],
+                             "provenance": provenance_html(pdf)})
     table_parts = [{"name": Path(path).with_suffix("").as_posix().removeprefix("results/tables/"),
                     "html": html_table(pl.read_csv(path)), "provenance": provenance_html(path)}
                    for path in tables]
@@ -118,9 +121,9 @@ def build_report(config: dict[str, Any], study: dict[str, Any], summary: str, ef
         "n_plateau", "n_plateau_ci_low", "n_plateau_ci_high", "status")
     code = code_version()
     return TEMPLATE.render(
-        study=config.get("study", "xlt study"), version=__version__,
+        study=config["study"], version=__version__,
         commit=(code["git_commit"] or "unknown")[:10] + (" (dirty)" if code["git_dirty"] else ""),
-        created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        created=datetime.now(UTC).isoformat(timespec="seconds"),
         confidence=round(study["analysis"]["confidence"] * 100),
         fraction=round(study["analysis"]["plateau_fraction"] * 100),
         run_table=html_table(run_table(summary_table, study)), figures=figure_parts,
@@ -131,20 +134,21 @@ def build_report(config: dict[str, Any], study: dict[str, Any], summary: str, ef
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="xlt report", description=__doc__.splitlines()[0])
     parser.add_argument("--config", required=True, help="JSON: the validated study config")
-    parser.add_argument("--study", required=True, help="JSON: xlt.config.analysis_spec")
+    parser.add_argument("--study", required=True, help="JSON: xlt.grid.analysis_spec")
     parser.add_argument("--summary", required=True)
     parser.add_argument("--efficiency", required=True)
     parser.add_argument("--figures", nargs="*", default=[], help="PNG files (their PDFs carry the provenance)")
+    parser.add_argument("--notes", nargs="*", default=[], help="each figure's notes (JSON), in --figures order")
     parser.add_argument("--tables", nargs="*", default=[], help="CSV tables")
     parser.add_argument("--out", required=True)
     args = parser.parse_args(argv)
     started = time.time()
     html = build_report(json.loads(args.config), json.loads(args.study), args.summary, args.efficiency,
-                        args.figures, args.tables)
+                        args.figures, args.tables, args.notes)
     write_text(html, args.out)
     write_provenance(args.out, stage="report", module=__name__, params={"config": json.loads(args.config)},
-                     inputs=[args.summary, args.efficiency, *args.figures, *args.tables], outputs=[args.out],
-                     started=started)
+                     inputs=[args.summary, args.efficiency, *args.figures, *args.notes, *args.tables],
+                     outputs=[args.out], started=started)
     print(f"{len(args.figures)} figures, {len(args.tables)} tables -> {args.out} ({len(html) // 1024} KiB)")
     return 0
 

@@ -12,6 +12,9 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from xlt.grid import eval_languages, model_training, translation_entry
+from xlt.registry import ADAPTERS
+
 # bytes per parameter held on GPUs while training: bf16 weights and gradients, fp32 master weights and two
 # AdamW moments (2 + 2 + 4 + 4 + 4); LoRA keeps frozen bf16 weights plus small adapters.
 TRAIN_BYTES_PER_PARAM = {"full": 16.0, "lora": 2.5}
@@ -33,7 +36,7 @@ def train_gpus(config: dict[str, Any], model: str) -> int:
     if not on_gpu(config, model):
         return 0
     spec = config["models"][model]
-    gigabytes = spec["params_m"] * TRAIN_BYTES_PER_PARAM[spec.get("train_mode", "full")] / 1000
+    gigabytes = spec["params_m"] * TRAIN_BYTES_PER_PARAM[spec["train_mode"]] / 1000
     # one node at most (the launcher is single-node); beyond, FSDP relies on resharding and checkpointing
     return min(_power_of_two(gigabytes * ACTIVATION_MARGIN / config["cluster"]["gpu_memory_gb"]),
                config["cluster"]["gpus_per_node"])
@@ -45,7 +48,7 @@ def train_strategy(config: dict[str, Any], model: str) -> str:
     (the frozen bf16 weights fit each GPU; adapters are merged after training)."""
     if train_gpus(config, model) <= 1:
         return "single"
-    return "ddp" if config["models"][model].get("train_mode") == "lora" else "fsdp"
+    return "ddp" if config["models"][model]["train_mode"] == "lora" else "fsdp"
 
 
 def inference_gpus(config: dict[str, Any], params_m: float | None) -> int:
@@ -99,8 +102,6 @@ def cluster_fields(config: dict[str, Any], gpus: int) -> dict[str, Any]:
 def train_resources(config: dict[str, Any], model: str, family: str, n: int, attempt: int = 1
                     ) -> dict[str, Any]:
     """GPUs, memory and runtime of one training job."""
-    from xlt.config import model_training
-
     settings = model_training(config, model)
     gpus = train_gpus(config, model)
     tokens = mixture_examples(config, family, n) * settings["epochs"] * settings["max_length"] / 2
@@ -112,8 +113,6 @@ def train_resources(config: dict[str, Any], model: str, family: str, n: int, att
 
 def generation_resources(config: dict[str, Any], model: str, attempt: int = 1) -> dict[str, Any]:
     """GPUs, memory and runtime of one run's generation job (every task and language)."""
-    from xlt.config import eval_languages
-
     gpus = generation_gpus(config, model)
     generation = config["generation"]
     prompts = len(config["tasks"]) * len(eval_languages(config)) * generation["test_items_per_language"]
@@ -137,14 +136,41 @@ def helper_model_resources(config: dict[str, Any], model: dict[str, Any] | None,
             "runtime": scaled(minutes, attempt), **cluster_fields(config, gpus)}
 
 
-# Host memory of a hub data job by adapter, where the default is not enough: mCoT-MATH is one 11.6 GB JSON
-# array, which `datasets` parses whole (it converts arrays to JSON lines in memory) before writing Arrow.
-HUB_DATA_MEMORY_MB = {"mcot_math": 160_000}
-HUB_DATA_DEFAULT_MEMORY_MB = 16_000
-
-
 def hub_data_resources(config: dict[str, Any], task: str, attempt: int = 1) -> dict[str, Any]:
-    """Memory and runtime of a task's hub data job (a CPU job): the largest any of its adapters needs."""
+    """Memory and runtime of a task's hub data job (a CPU job): the largest any of its adapters needs
+    (``xlt.registry.ADAPTERS``)."""
     splits = config["tasks"][task]["data"]["splits"].values()
-    memory = max(HUB_DATA_MEMORY_MB.get(split.get("adapter"), HUB_DATA_DEFAULT_MEMORY_MB) for split in splits)
+    memory = max(ADAPTERS[split["adapter"]].memory_mb if "adapter" in split else ADAPTERS["chat"].memory_mb
+                 for split in splits)  # a split {from_train: N} reads no dataset
     return {"mem_mb": scaled(memory, attempt), "runtime": scaled(120, attempt), **cluster_fields(config, 0)}
+
+
+# ---- per job: what a rule's resources read (``sized(job, name)`` in workflow/rules/common.smk) -------------
+# Each takes the validated config, the job's wildcards (a mapping) and the attempt.
+
+
+def train_job(config: dict[str, Any], wildcards: dict[str, str], attempt: int = 1) -> dict[str, Any]:
+    return train_resources(config, wildcards["model"], wildcards["family"], int(wildcards["n"]), attempt)
+
+
+def generation_job(config: dict[str, Any], wildcards: dict[str, str], attempt: int = 1) -> dict[str, Any]:
+    return generation_resources(config, wildcards["model"], attempt)
+
+
+def translation_job(config: dict[str, Any], wildcards: dict[str, str], attempt: int = 1) -> dict[str, Any]:
+    """The MT model's size and the number of source items (10,000 where the split does not cap them)."""
+    task, split = wildcards["task"], wildcards["split"]
+    entry = translation_entry(config, task, split, wildcards["lang"])
+    items = entry.get("items") or config["tasks"][task]["data"]["splits"][split].get("items_per_language") or 10000
+    return helper_model_resources(config, config["translation"]["model"], items * 2, 1024, attempt)
+
+
+def judge_job(config: dict[str, Any], wildcards: dict[str, str], attempt: int = 1) -> dict[str, Any]:
+    """The judge model's size (none for an endpoint) and the evaluation set."""
+    prompts = len(eval_languages(config)) * config["generation"]["test_items_per_language"]
+    model = config["judge"].get("model") if config["judge"]["backend"] != "openai" else None
+    return helper_model_resources(config, model, prompts, 1536, attempt)
+
+
+def hub_data_job(config: dict[str, Any], wildcards: dict[str, str], attempt: int = 1) -> dict[str, Any]:
+    return hub_data_resources(config, wildcards["task"], attempt)

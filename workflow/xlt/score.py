@@ -12,32 +12,51 @@ import argparse
 import json
 import sys
 import time
+from collections.abc import Callable
 from typing import Any
 
 import polars as pl
 
 from xlt import metrics
 from xlt.io import read_table, write_parquet
+from xlt.numbers import extract_number
 from xlt.provenance import write_provenance
+from xlt.registry import judged
 
-SCORE_SCHEMA = {"id": pl.String, "source_id": pl.String, "task": pl.String, "lang": pl.String,
-                "metric": pl.String, "score": pl.Float64, "details": pl.String}
+SCORE_SCHEMA = {"model": pl.String, "run": pl.String, "id": pl.String, "source_id": pl.String, "task": pl.String,
+                "lang": pl.String, "metric": pl.String, "score": pl.Float64, "details": pl.String}
+
+
+def _rouge_l(generation: str, reference: str, lang: str, candidates: list[str]) -> tuple[float, dict[str, Any]]:
+    return metrics.rouge_l(generation, reference, lang), {}
+
+
+def _math_accuracy(generation: str, reference: str, lang: str, candidates: list[str]) -> tuple[float, dict[str, Any]]:
+    return float(metrics.math_correct(generation, reference)), {"extracted": extract_number(generation)}
+
+
+def _constraint_accuracy(generation: str, reference: str, lang: str, candidates: list[str]
+                         ) -> tuple[float, dict[str, Any]]:
+    checks = metrics.check_constraints(generation, reference, candidates)
+    return metrics.constraint_accuracy(checks), {"constraints": checks, "fraction": metrics.constraint_fraction(checks)}
+
+
+# How each metric of xlt.registry.METRICS that is not judged scores one generation (judged ones read the judge).
+SCORERS: dict[str, Callable[[str, str, str, list[str]], tuple[float, dict[str, Any]]]] = {
+    "rouge_l": _rouge_l,
+    "math_accuracy": _math_accuracy,
+    "constraint_accuracy": _constraint_accuracy,
+}
 
 
 def score_example(metric: str, generation: str, reference: str, lang: str, candidates: list[str]
                   ) -> tuple[float, dict[str, Any]]:
     """The score of one generation under ``metric`` and what it was computed from."""
-    if metric == "rouge_l":
-        return metrics.rouge_l(generation, reference, lang), {}
-    if metric == "math_accuracy":
-        return float(metrics.math_correct(generation, reference)), {"extracted": metrics.extract_number(generation)}
-    if metric == "constraint_accuracy":
-        checks = metrics.check_constraints(generation, reference, candidates)
-        return metrics.constraint_accuracy(checks), {"constraints": checks,
-                                                      "fraction": metrics.constraint_fraction(checks)}
-    if metric == "judge_rating":
-        raise ValueError("metric judge_rating: read from the judge's table (score_generations(..., judgements=...))")
-    raise ValueError(f"unknown metric {metric!r}")
+    if judged([metric]):
+        raise ValueError(f"metric {metric}: read from the judge's table (score_generations(..., judgements=...))")
+    if metric not in SCORERS:
+        raise ValueError(f"unknown metric {metric!r}")
+    return SCORERS[metric](generation, reference, lang, candidates)
 
 
 def judge_ratings(judgements: pl.DataFrame | None, ids: list[str]) -> dict[str, tuple[float | None, dict[str, Any]]]:
@@ -55,18 +74,21 @@ def judge_ratings(judgements: pl.DataFrame | None, ids: list[str]) -> dict[str, 
 
 
 def score_generations(generations: pl.DataFrame, metric_names: list[str], candidates: list[str],
-                      judgements: pl.DataFrame | None = None) -> pl.DataFrame:
-    """Long table: every generation under every metric, sorted by id and metric; ``judgements`` (the judge
-    stage's table) is needed for ``judge_rating``, whose score is null where the judge gave no rating."""
-    ratings = judge_ratings(judgements, generations["id"].to_list()) if "judge_rating" in metric_names else {}
+                      judgements: pl.DataFrame | None = None, model: str | None = None, run: str | None = None
+                      ) -> pl.DataFrame:
+    """Long table: every generation under every metric, sorted by id and metric, with the ``model`` and ``run``
+    (``xlt.paths.run_name``, or base) it belongs to; ``judgements`` (the judge stage's table) is needed for
+    ``judge_rating``, whose score is null where the judge gave no rating."""
+    ratings = judge_ratings(judgements, generations["id"].to_list()) if judged(metric_names) else {}
     rows = []
     for row in generations.iter_rows(named=True):
         for metric in metric_names:
-            if metric == "judge_rating":
+            if judged([metric]):
                 score, details = ratings[row["id"]]
             else:
                 score, details = score_example(metric, row["generation"], row["reference"], row["lang"], candidates)
-            rows.append({"id": row["id"], "source_id": row["source_id"], "task": row["task"], "lang": row["lang"],
+            rows.append({"model": model, "run": run, "id": row["id"], "source_id": row["source_id"],
+                         "task": row["task"], "lang": row["lang"],
                          "metric": metric, "score": score,
                          "details": json.dumps(details, ensure_ascii=False, sort_keys=True)})
     return pl.DataFrame(rows, schema=SCORE_SCHEMA).sort("id", "metric")
@@ -77,16 +99,20 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="score one run's generations of one task")
     run.add_argument("--generations", required=True)
+    run.add_argument("--model", required=True, help="the key under models: (a column of the scores)")
+    run.add_argument("--run", required=True, help="the run's name: {mixture}/seed{seed}, or base")
     run.add_argument("--spec", required=True, help='JSON: {"metrics": [...], "languages": [...]}')
     run.add_argument("--out", required=True)
-    run.add_argument("--judgements", help="the judge's ratings of these generations (metric judge_rating)")
+    run.add_argument("--judgements", nargs="?", default=None,
+                     help="the judge's ratings of these generations (metric judge_rating); none: no value")
     args = parser.parse_args(argv)
     started = time.time()
     spec = json.loads(args.spec)
-    if "judge_rating" in spec["metrics"] and not args.judgements:
+    if judged(spec["metrics"]) and not args.judgements:
         raise ValueError("metric judge_rating: --judgements is required (the table of xlt judge run)")
     judgements = read_table(args.judgements) if args.judgements else None
-    scores = score_generations(read_table(args.generations), spec["metrics"], spec["languages"], judgements)
+    scores = score_generations(read_table(args.generations), spec["metrics"], spec["languages"], judgements,
+                               args.model, args.run)
     write_parquet(scores, args.out)
     inputs = [args.generations, *([args.judgements] if args.judgements else [])]
     write_provenance(args.out, stage="score", module=__name__, params=spec, inputs=inputs,

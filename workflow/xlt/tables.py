@@ -2,7 +2,7 @@
 quantities the paper plots (language-group averages, Perf. to EN, seen-unseen gap), Table 2 (Spearman rho
 between seen and unseen averages) and the per-language tables (Tables 3-23).
 
-``study`` everywhere is ``xlt.config.analysis_spec(config)``: the grid and the language groups.
+``study`` everywhere is ``xlt.grid.analysis_spec(config)``: the grid and the language groups.
 """
 
 from __future__ import annotations
@@ -18,26 +18,19 @@ import numpy as np
 import polars as pl
 
 from xlt import bootstrap
+from xlt.analysis import BASE_SETTING, CELL_KEYS, RUN_KEYS, headline, language_groups, trains_task, write_table
 from xlt.io import read_table, write_parquet, write_text
 from xlt.paths import BASE_RUN
 from xlt.provenance import write_provenance
 
-RUN_KEYS = ["model", "run", "setting", "family", "mixture", "n", "seed"]
-CELL_KEYS = [*RUN_KEYS, "task", "metric", "lang"]
-BASE_SETTING = "base"
 
-
-def run_of_scores_file(path: str | Path) -> dict[str, Any]:
-    """Model and run of ``results/runs/{model}/{run}/scores/{task}.parquet`` (run: base or mixture/seedN).
-
-    Read from the right, so a results tree copied under another root still parses.
-    """
-    parts = Path(path).parts
-    if parts[-3] == BASE_RUN:
-        return {"model": parts[-4], "run": BASE_RUN, "family": None, "mixture": None, "n": None, "seed": None}
-    mixture, seed = parts[-4], parts[-3]
+def run_fields(model: str, run: str) -> dict[str, Any]:
+    """The run keys of a scores table's ``model`` and ``run`` (base, or ``{family}-n{n}/seed{seed}``)."""
+    if run == BASE_RUN:
+        return {"model": model, "run": BASE_RUN, "family": None, "mixture": None, "n": None, "seed": None}
+    mixture, seed = run.split("/")
     family, _, n = mixture.rpartition("-n")
-    return {"model": parts[-5], "run": f"{mixture}/{seed}", "family": family, "mixture": mixture, "n": int(n),
+    return {"model": model, "run": run, "family": family, "mixture": mixture, "n": int(n),
             "seed": int(seed.removeprefix("seed"))}
 
 
@@ -45,23 +38,17 @@ def collect_scores(score_files: list[str | Path], study: dict[str, Any]) -> pl.D
     """Every example score of the study, one row per run x task x metric x language x test item."""
     frames = []
     for path in score_files:
-        run = run_of_scores_file(path)
+        scores = read_table(path)
+        owners = scores.select("model", "run").unique()
+        if owners.height != 1:
+            raise ValueError(f"{path}: a scores table holds one run's scores, this one has {owners.rows()}")
+        run = run_fields(*owners.row(0))
         setting = study["families"][run["family"]]["setting"] if run["family"] else BASE_SETTING
-        frames.append(read_table(path).select("task", "metric", "lang", "source_id", "score").with_columns(
+        frames.append(scores.select("task", "metric", "lang", "source_id", "score").with_columns(
             **{key: pl.lit(value, dtype=pl.Int64 if key in ("n", "seed") else pl.String)
                for key, value in run.items()},
             setting=pl.lit(setting), scores_file=pl.lit(str(path))))
     return pl.concat(frames).select(*CELL_KEYS, "source_id", "score", "scores_file").sort(*CELL_KEYS, "source_id")
-
-
-def language_groups(study: dict[str, Any]) -> dict[str, list[str]]:
-    """The language groups the paper averages over: English, seen, unseen, all non-English, and each script
-    group (``script:{name}``; English is in none)."""
-    languages = study["languages"]
-    groups = {"english": [languages["english"]], "seen": languages["seen"], "unseen": languages["unseen"],
-              "non_english": [*languages["seen"], *languages["unseen"]]}
-    groups.update({f"script:{name}": codes for name, codes in languages["script_groups"].items()})
-    return groups
 
 
 def language_columns(study: dict[str, Any]) -> pl.DataFrame:
@@ -145,18 +132,6 @@ def run_summary(examples: pl.DataFrame, cells: pl.DataFrame, replicates: np.ndar
             .sort(*RUN_KEYS, "task", "metric", "quantity"))
 
 
-def headline(frame: pl.DataFrame, study: dict[str, Any]) -> pl.DataFrame:
-    """Only each task's headline metric (its first in the config)."""
-    metric = pl.DataFrame({"task": list(study["tasks"]), "metric": [t["metric"] for t in study["tasks"].values()]})
-    return frame.join(metric, on=["task", "metric"], how="semi")
-
-
-def trains_task(study: dict[str, Any]) -> pl.DataFrame:
-    """(family, task) pairs where the family's mixtures train the task."""
-    pairs = [(family, task) for family, spec in study["families"].items() for task in spec["tasks"]]
-    return pl.DataFrame(pairs, schema={"family": pl.String, "task": pl.String}, orient="row")
-
-
 def spearman_table(summary: pl.DataFrame, study: dict[str, Any]) -> pl.DataFrame:
     """Table 2: Spearman rho (and its p value) between the seen and the unseen average across the runs of a
     model that train the task (every mixture, n and seed), per model and task it trains."""
@@ -206,27 +181,12 @@ def per_language_table(results: pl.DataFrame, study: dict[str, Any], model: str,
             .select("family", "n", *ordered, "Avg"))
 
 
-def write_table(frame: pl.DataFrame, csv_path: str | Path, caption: str) -> list[Path]:
-    """``frame`` as CSV, Markdown and LaTeX (same stem), three decimals; returns the paths written."""
-    csv_path = Path(csv_path)
-    write_text(frame.write_csv(float_precision=6), csv_path)
-    table = frame.to_pandas()
-    table = table.astype(object).where(table.notna(), None)  # NaN and null both print as missing
-    markdown = table.to_markdown(index=False, floatfmt=".3f", missingval="–")
-    write_text(f"{caption}\n\n{markdown}\n", csv_path.with_suffix(".md"))
-    latex = (table.style.hide(axis="index").format(precision=3, na_rep="--", escape="latex")
-             .format_index(escape="latex", axis=1)
-             .to_latex(caption=caption.replace("_", r"\_"), hrules=True, position="t"))
-    write_text(latex, csv_path.with_suffix(".tex"))
-    return [csv_path, csv_path.with_suffix(".md"), csv_path.with_suffix(".tex")]
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="xlt tables", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     results = sub.add_parser("results", help="the tidy results table and the per-run summary")
     results.add_argument("scores", nargs="+")
-    results.add_argument("--study", required=True, help="JSON: xlt.config.analysis_spec")
+    results.add_argument("--study", required=True, help="JSON: xlt.grid.analysis_spec")
     results.add_argument("--examples", required=True, help="parquet: every example score")
     results.add_argument("--results", required=True, help="parquet (a CSV is written beside it)")
     results.add_argument("--summary", required=True, help="parquet (a CSV is written beside it)")

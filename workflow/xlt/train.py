@@ -14,7 +14,10 @@ Usage (the train rule runs this through ``python -m xlt.launch``)::
 
     python -m xlt.cli train --model tiny_1m --spec '{"model": {...}, "base": "resources/models/tiny_1m", \
         "training": {...}}' --train results/mixtures/st_math-n40/seed0/train.parquet \
-        --model-out results/runs/tiny_1m/st_math-n40/seed0/model --seed 0
+        --validation results/mixtures/st_math-n40/seed0/validation.parquet \
+        --model-out results/runs/tiny_1m/st_math-n40/seed0/model \
+        --summary results/runs/tiny_1m/st_math-n40/seed0/training.json \
+        --log results/runs/tiny_1m/st_math-n40/seed0/training_log.parquet --seed 0
 """
 
 from __future__ import annotations
@@ -29,10 +32,12 @@ import os
 import shutil
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import polars as pl
+import torch
 
 from xlt.errors import XltError
 from xlt.io import canonical_json, read_table, sha256_file, write_json, write_parquet
@@ -62,7 +67,7 @@ def load_base_model(model_key: str, model_spec: dict[str, Any], path: str, dtype
     where = f"models.{model_key}.path" if model_spec["source"] != "embedded" else f"models.{model_key}"
     if model_spec["source"] in ("local", "embedded") and not Path(path).is_dir():
         raise ModelLoadError(f"{where}: {path!r} is not a directory with a model (config.json, safetensors)")
-    kwargs = {"trust_remote_code": model_spec.get("trust_remote_code", False), "use_safetensors": True}
+    kwargs = {"trust_remote_code": model_spec["trust_remote_code"], "use_safetensors": True}
     if model_spec.get("revision"):
         kwargs["revision"] = model_spec["revision"]
     try:
@@ -233,30 +238,52 @@ def fully_truncated(trainer, train_rows: int, validation_rows: int, max_length: 
     return dropped
 
 
+@dataclass(frozen=True)
+class RunFiles:
+    """What one training job reads and writes: the mixture's two tables, the model directory, the summary
+    (training.json) and the loss log (training_log.parquet), each as its rule declares it. Checkpoints, the job
+    record and the lock live in the run directory (the model's parent), undeclared, so a failed job keeps them."""
+
+    train: Path
+    validation: Path
+    model: Path
+    summary: Path
+    log: Path
+
+    @classmethod
+    def in_dirs(cls, mixture_dir: str | Path, run_dir: str | Path) -> RunFiles:
+        """The layout of ``xlt.paths``: ``{mixture_dir}/train.parquet``, ``{run_dir}/model`` and so on."""
+        mixture_dir, run_dir = Path(mixture_dir), Path(run_dir)
+        return cls(mixture_dir / "train.parquet", mixture_dir / "validation.parquet", run_dir / "model",
+                   run_dir / "training.json", run_dir / "training_log.parquet")
+
+    @property
+    def run_dir(self) -> Path:
+        return self.model.parent
+
+
 def train_run(model_key: str, model_spec: dict[str, Any], base_path: str, settings: dict[str, Any],
-              mixture_dir: str | Path, run_dir: str | Path, seed: int, world_size: int = 1) -> dict[str, Any]:
-    """Fine-tune ``base_path`` on the mixture in ``mixture_dir`` (train.parquet, validation.parquet); write
-    ``run_dir/model``, ``run_dir/training.json`` and ``run_dir/training_log.parquet``; checkpoints go to
-    ``run_dir/checkpoints``."""
+              mixture: str | Path, run: str | Path | RunFiles, seed: int, world_size: int = 1) -> dict[str, Any]:
+    """Fine-tune ``base_path`` on a mixture and write the model, training.json and training_log.parquet.
+    ``run``: the job's ``RunFiles``, or a run directory (then ``mixture`` is the mixture's directory and the
+    files are laid out as ``RunFiles.in_dirs`` says)."""
+    files = run if isinstance(run, RunFiles) else RunFiles.in_dirs(mixture, run)
     main_process = int(os.environ.get("RANK", "0")) == 0  # under accelerate launch, one process owns the run
-    lock = hold_run_lock(Path(run_dir)) if main_process else None
+    lock = hold_run_lock(files.run_dir) if main_process else None
     try:
-        return _train_holding_lock(model_key, model_spec, base_path, settings, Path(mixture_dir), Path(run_dir), seed,
-                                   world_size, main_process)
+        return _train_holding_lock(model_key, model_spec, base_path, settings, files, seed, world_size, main_process)
     finally:
         if lock is not None:
             lock.close()
 
 
 def _train_holding_lock(model_key: str, model_spec: dict[str, Any], base_path: str, settings: dict[str, Any],
-                        mixture_dir: Path, run_dir: Path, seed: int, world_size: int,
-                        main_process: bool) -> dict[str, Any]:
-    import torch
+                        files: RunFiles, seed: int, world_size: int, main_process: bool) -> dict[str, Any]:
     from trl import SFTConfig, SFTTrainer
 
     started = time.time()
-    checkpoints_dir = run_dir / "checkpoints"
-    inputs = {"train": mixture_dir / "train.parquet", "validation": mixture_dir / "validation.parquet"}
+    checkpoints_dir = files.run_dir / "checkpoints"
+    inputs = {"train": files.train, "validation": files.validation}
     if Path(base_path).is_dir():
         inputs.update({f"base/{path.name}": path for path in sorted(Path(base_path).glob("*.safetensors"))})
     job = job_record({"model": model_key, "model_spec": model_spec, "base": base_path, "training": settings,
@@ -264,15 +291,14 @@ def _train_holding_lock(model_key: str, model_spec: dict[str, Any], base_path: s
     on_gpu = torch.cuda.is_available()
     model, tokenizer = load_base_model(model_key, model_spec, base_path,
                                        torch.bfloat16 if on_gpu else torch.float32)
-    train, validation = messages_dataset(mixture_dir / "train.parquet"), messages_dataset(mixture_dir / "validation.parquet")
+    train, validation = messages_dataset(files.train), messages_dataset(files.validation)
     peft_config = None
     if model_spec.get("train_mode") == "lora":
         from peft import LoraConfig
 
-        lora = model_spec.get("lora", {})
-        peft_config = LoraConfig(r=lora.get("r", 16), lora_alpha=lora.get("alpha", 32),
-                                 lora_dropout=lora.get("dropout", 0.05),
-                                 target_modules=lora.get("target_modules"), task_type="CAUSAL_LM")
+        lora = model_spec["lora"]  # validated: the schema's defaults filled in
+        peft_config = LoraConfig(r=lora["r"], lora_alpha=lora["alpha"], lora_dropout=lora["dropout"],
+                                 target_modules=lora["target_modules"], task_type="CAUSAL_LM")
     args = SFTConfig(
         output_dir=str(checkpoints_dir),
         per_device_train_batch_size=settings["per_device_batch_size"],
@@ -318,8 +344,8 @@ def _train_holding_lock(model_key: str, model_spec: dict[str, Any], base_path: s
     print(f"checkpoints: {why}", flush=True)
     trainer.train(resume_from_checkpoint=last)
     log = training_log(trainer.state.log_history)
-    model_dir = run_dir / "model"
-    tmp_dir = run_dir / ".model.tmp"
+    model_dir = files.model
+    tmp_dir = model_dir.with_name(f".{model_dir.name}.tmp")
     if main_process:
         shutil.rmtree(tmp_dir, ignore_errors=True)
     if peft_config is not None:
@@ -339,17 +365,18 @@ def _train_holding_lock(model_key: str, model_spec: dict[str, Any], base_path: s
     if len(train_tokens) >= 2:
         first, last_row = train_tokens.row(0, named=True), train_tokens.row(-1, named=True)
         elapsed = last_row["elapsed_s"] - first["elapsed_s"]
-        tokens_per_s = (last_row["num_input_tokens_seen"] - first["num_input_tokens_seen"]) / elapsed if elapsed else None
+        seen = last_row["num_input_tokens_seen"] - first["num_input_tokens_seen"]
+        tokens_per_s = seen / elapsed if elapsed else None
     summary = {
-        "model": model_key, "mixture_dir": str(mixture_dir), "seed": seed, "job": job["job"],
+        "model": model_key, "mixture_dir": str(files.train.parent), "seed": seed, "job": job["job"],
         "steps": trainer.state.global_step, "resumed_from": last, "dropped_by_max_length": truncated,
         "best_checkpoint": best, "best_eval_loss": trainer.state.best_metric,
         "checkpoints": checkpoints, "train_examples": len(train), "validation_examples": len(validation),
         "tokens_per_s": tokens_per_s, "gradient_accumulation_steps": args.gradient_accumulation_steps,
         "processes": world_size,
     }
-    write_parquet(log, run_dir / "training_log.parquet")
-    write_json(summary, run_dir / "training.json")
+    write_parquet(log, files.log)
+    write_json(summary, files.summary)
     write_provenance(model_dir, stage="train", module=__name__,
                      params={"model": model_key, "model_spec": model_spec, "base": base_path, "training": settings},
                      inputs=list(inputs.values()), outputs=sorted(p for p in model_dir.iterdir() if p.is_file()),
@@ -362,22 +389,24 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="xlt train", description=__doc__.splitlines()[0])
     parser.add_argument("--model", required=True, help="the key under models:")
     parser.add_argument("--spec", required=True, help="JSON: {model: <models entry>, base: path, training: {...}}")
-    parser.add_argument("--train", required=True, help="the mixture's train.parquet (validation.parquet beside it)")
-    parser.add_argument("--model-out", required=True, help="the run's model directory; logs and checkpoints go beside it")
+    parser.add_argument("--train", required=True, help="the mixture's train.parquet")
+    parser.add_argument("--validation", required=True, help="the mixture's validation.parquet")
+    parser.add_argument("--model-out", required=True, help="the model directory; checkpoints go beside it")
+    parser.add_argument("--summary", required=True, help="training.json: steps, best checkpoint, throughput")
+    parser.add_argument("--log", required=True, help="training_log.parquet: the loss and learning-rate history")
     parser.add_argument("--seed", type=int, required=True)
     parser.add_argument("--threads", type=int, default=int(os.environ.get("XLT_TORCH_THREADS", "1")))
     args = parser.parse_args(argv)
-    import torch
-
     torch.set_num_threads(args.threads)
     spec = json.loads(args.spec)
     world_size = int(os.environ.get("WORLD_SIZE", "1"))
-    mixture_dir, run_dir = Path(args.train).parent, Path(args.model_out).parent
-    summary = train_run(args.model, spec["model"], spec["base"], spec["training"], mixture_dir, run_dir, args.seed,
-                        world_size)
+    files = RunFiles(Path(args.train), Path(args.validation), Path(args.model_out), Path(args.summary),
+                     Path(args.log))
+    summary = train_run(args.model, spec["model"], spec["base"], spec["training"], files.train.parent, files,
+                        args.seed, world_size)
     if summary.get("main_process") is False:
         return 0
-    print(f"{args.model} on {mixture_dir}: {summary['steps']} steps, best eval loss "
+    print(f"{args.model} on {files.train.parent}: {summary['steps']} steps, best eval loss "
           f"{summary['best_eval_loss']:.4f} at {summary['best_checkpoint']}"
           + (f", {summary['tokens_per_s']:.0f} tokens/s" if summary["tokens_per_s"] else ""))
     return 0 if math.isfinite(summary["best_eval_loss"]) else 1

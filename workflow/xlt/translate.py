@@ -1,7 +1,7 @@
 """The translate stage: machine-translate one task split into a language its data lacks.
 
 The paper's MGSM ar/ko/pt test sets are the English test set machine-translated. Here an MT model runs through
-the generation backends (``xlt.generate``: vLLM or transformers, the same token ids and sampling), every message
+the generation backends (``xlt.inference``: vLLM or transformers, the same token ids and sampling), every message
 of an item is translated, and items whose translation fails a quality filter are dropped and counted in a
 manifest. Raw translations are kept in a cache keyed by (model, prompt, sampling, languages, text), outside
 Snakemake's outputs, so a rerun with more items or another filter sends only what the model has not seen.
@@ -22,11 +22,15 @@ from typing import Any, Protocol
 
 import numpy as np
 import polars as pl
+import torch
+from transformers import AutoTokenizer
 
-from xlt.generate import resolve_model_dir, weight_files
+from xlt.inference import chat_token_ids, load_backend
 from xlt.io import canonical_json, read_table, write_json, write_parquet
+from xlt.langid import detect_language, language_name
 from xlt.provenance import write_provenance
 from xlt.schema import EXAMPLE_SCHEMA, example_id, read_examples, validate_examples
+from xlt.weights import resolve_model_dir, weight_files
 
 # Filters in the order they are checked: an item fails with the first reason that any of its texts hits.
 DROP_REASONS = ("empty", "copy", "language_id", "length_ratio")
@@ -42,16 +46,6 @@ CACHE_SCHEMA = {"key": pl.String, "source_lang": pl.String, "target_lang": pl.St
 class Translator(Protocol):
     def translate(self, texts: list[str], source_lang: str, target_lang: str) -> list[str]:
         """One translation per text, in order."""
-
-
-def language_name(code: str) -> str:
-    """The English name of an ISO 639-1 code (``es`` -> ``Spanish``), as MT prompts name languages."""
-    from lingua import IsoCode639_1, Language
-
-    try:
-        return Language.from_iso_code_639_1(IsoCode639_1.from_str(code)).name.title()
-    except ValueError:
-        raise ValueError(f"{code!r} is not an ISO 639-1 code that lingua knows (translation languages)") from None
 
 
 def format_prompt(template: str, source_lang: str, target_lang: str, text: str) -> str:
@@ -79,10 +73,6 @@ class GenerationTranslator:
     def translate(self, texts: list[str], source_lang: str, target_lang: str) -> list[str]:
         if not texts:
             return []
-        from transformers import AutoTokenizer
-
-        from xlt.generate import chat_token_ids, load_backend
-
         if self._tokenizer is None:
             self._tokenizer = AutoTokenizer.from_pretrained(self.model_dir)
         prompts = [[{"role": "user", "content": format_prompt(self.settings["prompt"], source_lang, target_lang, text)}]
@@ -170,8 +160,6 @@ def failure(source: str, output: str, target_lang: str, filters: dict[str, Any],
     if len(source) < MIN_CHECKED_CHARS:
         return None
     if filters["language_id"]:
-        from xlt.metrics import detect_language
-
         detected = detect_language(output, candidates)
         if detected is not None and detected != target_lang:
             return "language_id"
@@ -274,8 +262,6 @@ def main(argv: list[str] | None = None) -> int:
     if set(items["task"].unique()) - {spec["task"]}:
         raise ValueError(f"{args.source}: items of tasks {sorted(items['task'].unique())}, spec says {spec['task']!r}")
     model_dir = resolve_model_dir(args.model_dir, settings["model"].get("revision"))
-    import torch
-
     torch.set_num_threads(args.threads)  # vLLM-CPU sets its own threads (a no-op then)
     translator = GenerationTranslator(model_dir, settings, max(1, args.tensor_parallel))
     table, manifest = translate_items(items, translator, spec["from"], spec["to"],
