@@ -251,7 +251,7 @@ def _invalid_utf8_xlsum(root, bad_row: int):
 def test_text_that_is_not_utf8_fails_the_data_job_naming_the_file_and_row(tmp_path, capsys):
     source = _invalid_utf8_xlsum(tmp_path / "xlsum", bad_row=2)
     split = {"adapter": "xlsum", "dataset": str(source), "revision": "r", "config_as_data_dir": True}
-    spec = {"kind": "summarization", "splits": {"train": split, "validation": split, "test": split}}
+    spec = {"kind": "summarization", "seed": 0, "splits": {"train": split, "validation": split, "test": split}}
     from xlt.cli import main
 
     code = main(["data", "hub", "--task", "summarization", "--spec", json.dumps(spec), "--languages", "en,es",
@@ -291,7 +291,7 @@ def test_a_split_left_without_rows_in_a_named_language_names_the_key(hub, tmp_pa
             frame.write_parquet(mgsm / lang / split / "0000.parquet")
     test = {"adapter": "mgsm", "dataset": str(mgsm), "revision": "r", "config_as_data_dir": True,
             "languages": ["en", "es"]}
-    spec = {"kind": "math", "splits": {"train": {**test, "split": "train"}, "validation": {"from_train": 2},
+    spec = {"kind": "math", "seed": 0, "splits": {"train": {**test, "split": "train"}, "validation": {"from_train": 2},
                                        "test": test}}
     with pytest.raises(ValueError, match=r"tasks.math.data.splits.test.languages\[1\]: the split has no rows in 'es' "
                                          r"\(it has \{'en': 12\}\); the adapter dropped \{'null_field': 12\}"):

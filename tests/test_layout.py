@@ -71,7 +71,9 @@ UNDECLARED = {
     "generate": [r"\.cache/.*"],
     "judge": [r"\.cache/.*"],
 }
-TEMP_FILE = re.compile(r"^\.(?P<name>.+)\.[^.]+\.tmp$")  # xlt.io.atomic_write's temp beside its target
+# a temp beside its target, renamed onto it when complete: xlt.io.atomic_write's files (.{name}.{random}.tmp) and
+# the trained model's directory (.model.tmp)
+TEMP = re.compile(r"^\.(?P<name>.+?)(?:\.[^.]+)?\.tmp$")
 
 
 def declared_jobs(workdir: Path) -> list[dict]:
@@ -107,8 +109,7 @@ def relative_paths(paths: list[str], workdir: Path) -> list[str]:
             relative = Path(path).relative_to(workdir)
         except ValueError:
             continue  # the package, the virtualenv, caches outside the study
-        temp = TEMP_FILE.match(relative.name)
-        inside.append(str(relative.with_name(temp["name"]) if temp else relative))
+        inside.append(str(Path(*((temp["name"] if (temp := TEMP.match(part)) else part) for part in relative.parts))))
     return inside
 
 

@@ -10,6 +10,10 @@ input hashes. It flags:
 - unrecorded: an input with no provenance sidecar where one was recorded.
 Recorded paths are relative to the workflow directory, which the audit finds from the artifact itself, so a
 results tree copied to another machine audits the same. Exit status 1 when anything is flagged.
+
+Usage::
+
+    python -m xlt.cli audit results/figures/fig3_scores_by_n.pdf
 """
 
 from __future__ import annotations

@@ -4,6 +4,13 @@ pretrained briefly on unlabeled multilingual text, so that fine-tuning afterward
 The pretraining text is the *prompt side* of the training splits (questions, reports, instructions) in every
 language, unseen ones included: like a real base model, it knows the languages but has never seen the tasks'
 answers or chat format. Test items never enter it.
+
+Usage::
+
+    python -m xlt.cli base-model tokenizer --vocab-size 1024 --out-dir resources/tokenizer \
+        resources/datasets/*/train.parquet
+    python -m xlt.cli base-model build --model tiny_1m --spec '{"architecture": {...}, "pretrain": {...}}' \
+        --tokenizer resources/tokenizer --out-dir resources/models/tiny_1m resources/datasets/*/train.parquet
 """
 
 from __future__ import annotations
@@ -91,7 +98,7 @@ def pretrain(model, tokenizer, texts: list[str], settings: dict[str, Any]) -> li
         report_to=[],
         use_cpu=not torch.cuda.is_available(),
         bf16=False,
-        seed=settings.get("seed", 0),
+        seed=settings["seed"],
         dataloader_num_workers=0,
         disable_tqdm=True,
     )

@@ -317,7 +317,7 @@ def _semantic_problems(config: dict[str, Any]) -> list[str]:
             if family not in config["mixtures"]["families"]:
                 problems.append(f"{where}.families[{i}]: {family!r} is not a mixture family (mixtures.families: "
                                 f"{', '.join(config['mixtures']['families'])})")
-        if model.get("train_mode") == "full" and "lora" in model:
+        if model["train_mode"] == "full" and "lora" in model:
             problems.append(f"{where}.lora: set train_mode: lora to use LoRA settings")
         if model["source"] == "hub" and "revision" not in model:
             problems.append(f"{where}.revision: required for the hub model {model.get('path')!r} (pin a commit, so "

@@ -10,6 +10,11 @@ of the change from n = 0 to its plateau, ``scale * ln(1 / (1 - fraction))``. Its
 on every paired bootstrap resample of the test items (``xlt.bootstrap``). A curve needs at least 3 distinct n.
 ``status``: ok (n_plateau inside the n grid); beyond_grid (extrapolated past the largest n, no interval: measure
 larger n before trusting it); flat (the fitted change is under 0.01, no n_plateau); fit_failed.
+
+Usage::
+
+    python -m xlt.cli curves --examples results/tables/scores_by_example.parquet --study '<json>' \
+        --out results/tables/data_efficiency.parquet
 """
 
 from __future__ import annotations

@@ -2,6 +2,15 @@
 
 The embedded study's data is the synthetic benchmark (``xlt.synthetic``); a study on published data reads
 Hugging Face datasets through one adapter per split (``xlt.adapters``), with the same output contract.
+
+Usage::
+
+    python -m xlt.cli data synthetic --task math --spec '{"kind": "math", "items": {...}, "seed": 0}' \
+        --out-dir resources/datasets/math
+    python -m xlt.cli data hub --task math --spec '{"kind": "math", "splits": {...}}' --languages en,es \
+        --out-dir resources/sources/math --cache-dir resources/downloads
+    python -m xlt.cli data assemble --source resources/sources/math/test.parquet \
+        --translations resources/translations/math/test/ko.parquet --out resources/datasets/math/test.parquet
 """
 
 from __future__ import annotations
@@ -60,7 +69,7 @@ def write_hub_task(task: str, spec: dict[str, Any], languages: list[str], out_di
     """
     started = time.time()
     out_dir = Path(out_dir)
-    seed, splits = spec.get("seed", 0), spec["splits"]
+    seed, splits = spec["seed"], spec["splits"]
     tables, records = {}, {}
     for name, split_spec in splits.items():
         if "from_train" in split_spec:

@@ -4,6 +4,11 @@ series are written beside it as CSV (what tests and reviewers check, rather than
 
 A figure whose expected runs are not in the tables says so in red under its panels instead of silently
 dropping points.
+
+Usage::
+
+    python -m xlt.cli figure fig3_scores_by_n --summary results/tables/run_summary.parquet --curves \
+        --study '<json>' --out results/figures/fig3_scores_by_n.pdf --notes results/figures/fig3_scores_by_n.notes.json
 """
 
 from __future__ import annotations

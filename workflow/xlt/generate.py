@@ -1,7 +1,7 @@
 """The generate stage: one run's answers to every task's evaluation prompts, with one loaded backend
 (``xlt.inference``: vLLM, or transformers as the fallback).
 
-    python -m xlt.cli generate --model-dir results/runs/tiny_1m/st_math-n10/seed0/model --revision '' \
+    python -m xlt.cli generate --model-dir results/runs/tiny_1m/st_math-n10/seed0/model --revision \
         --settings '{"backend": "vllm", "seed": 0, "max_new_tokens": 64, "temperature": 0, "top_p": 1, \
                      "batch_size": 64}' --prompts results/eval/math/prompts.parquet \
         --out results/runs/tiny_1m/st_math-n10/seed0/generations/math.parquet
@@ -56,7 +56,8 @@ def generate_answers(model_dir: str, prompt_tables: list[pl.DataFrame], settings
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="xlt generate", description=__doc__.splitlines()[0])
     parser.add_argument("--model-dir", required=True, help="a model directory or a hub id")
-    parser.add_argument("--revision", default="", help="the commit of a hub id (models.<m>.revision); '' for none")
+    parser.add_argument("--revision", nargs="?", default=None,
+                        help="the commit of a hub id (models.<m>.revision); no value for a directory")
     parser.add_argument("--settings", required=True, help="JSON: the generation config")
     parser.add_argument("--prompts", nargs="+", required=True, help="prompt tables (one per task)")
     parser.add_argument("--out", nargs="+", required=True, help="generation tables, one per prompt table")
@@ -64,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=int(os.environ.get("XLT_TORCH_THREADS", "1")))
     args = parser.parse_args(argv)
     started = time.time()
-    revision = args.revision or None
+    revision = args.revision
     torch.set_num_threads(args.threads)
     settings = {**json.loads(args.settings), "tensor_parallel_size": max(1, args.tensor_parallel)}
     if len(args.prompts) != len(args.out):
@@ -77,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
         write_provenance(out, stage="generate", module=__name__,
                          params={**settings, "model": args.model_dir, "revision": revision, "loaded": model_dir},
                          inputs=[prompts_path, *model_files], outputs=[out], started=started,
-                         seed=settings.get("seed", 0))
+                         seed=settings["seed"])
         tokens = table["completion_tokens"].sum()
         seconds = table["batch_seconds"][0]
         print(f"{len(table)} generations, {tokens} tokens in {seconds:.1f} s ({tokens / seconds:.0f} tokens/s, "

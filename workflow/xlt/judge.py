@@ -9,6 +9,12 @@ Backends: a local judge model through the generate stage's backends (vLLM or tra
 as one user turn under the judge's chat template), or any OpenAI-compatible endpoint (``openai``: a hosted
 API, or ``vllm serve`` of a judge model) with ``concurrency`` requests in flight. The API key is read from
 the environment variable named by ``judge.api_key_env``; only that name is ever written anywhere.
+
+Usage::
+
+    python -m xlt.cli judge run --generations results/runs/tiny_1m/base/generations/instruction_following.parquet \
+        --spec '<json: the judge config plus "languages">' --model-dir path/or/hub-id \
+        --out results/runs/tiny_1m/base/judgements/instruction_following.parquet
 """
 
 from __future__ import annotations
@@ -276,8 +282,8 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--generations", required=True)
     run.add_argument("--spec", required=True, help='JSON: the judge config plus "languages": [...]')
     run.add_argument("--out", required=True)
-    run.add_argument("--model-dir", default="", help="the judge model (directory or hub id) of the vllm and hf "
-                     "backends; '' for an endpoint")
+    run.add_argument("--model-dir", nargs="?", default=None, help="the judge model (directory or hub id) of the "
+                     "vllm and hf backends; no value for an endpoint")
     run.add_argument("--threads", type=int, default=int(os.environ.get("XLT_TORCH_THREADS", "1")))
     run.add_argument("--tensor-parallel", type=int, default=0, help="GPUs of the job (vLLM tensor parallelism)")
     args = parser.parse_args(argv)
@@ -289,7 +295,7 @@ def main(argv: list[str] | None = None) -> int:
         torch.set_num_threads(args.threads)
     languages = spec.pop("languages")
     template = check_template(spec.get("prompt") or DEFAULT_PROMPT)
-    model_dir = args.model_dir or None  # '' for an endpoint
+    model_dir = args.model_dir  # None for an endpoint
     if spec["backend"] != "openai" and model_dir:  # a hub id: its snapshot at judge.model.revision
         model_dir = resolve_model_dir(model_dir, spec.get("model", {}).get("revision"))
     judge = make_judge(spec, model_dir, max(1, args.tensor_parallel))
@@ -302,7 +308,7 @@ def main(argv: list[str] | None = None) -> int:
     check_errors(judgements)
     write_parquet(judgements, args.out)
     # a local judge's weights are hashed; a hub snapshot is named by its commit ("loaded")
-    model_files = weight_files(args.model_dir or None)
+    model_files = weight_files(args.model_dir)
     write_provenance(args.out, stage="judge", module=__name__,
                      params={**public_params(spec), "languages": languages, "loaded": model_dir},
                      inputs=[args.generations, *model_files], outputs=[args.out], started=started,

@@ -14,6 +14,13 @@ How items are chosen (per task, deterministic given the seed):
   the mixture if one got through;
 - validation has the same composition, ``ceil(count * validation_fraction)`` per task x language (at least
   one where the training count is not zero), from the validation pools, disjoint from training.
+
+Usage::
+
+    python -m xlt.cli mixtures build --spec '<json of xlt.grid.mixture_spec>' --seed 0 \
+        --train resources/datasets/math/train.parquet --validation resources/datasets/math/validation.parquet \
+        --test resources/datasets/math/test.parquet --out-dir results/mixtures/st_math-n40/seed0
+    python -m xlt.cli mixtures summary results/mixtures/*/seed*/manifest.json --out results/mixtures/summary.csv
 """
 
 from __future__ import annotations

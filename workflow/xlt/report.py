@@ -1,5 +1,12 @@
 """The study's self-contained HTML report: config, run table, every figure, the data-efficiency and Spearman
-tables, the per-language tables, and each figure's and table's provenance (with the audit's verdict)."""
+tables, the per-language tables, and each figure's and table's provenance (with the audit's verdict).
+
+Usage::
+
+    python -m xlt.cli report --config '<json>' --study '<json>' --summary results/tables/run_summary.parquet \
+        --efficiency results/tables/data_efficiency.parquet --figures results/figures/*.png \
+        --notes results/figures/*.notes.json --tables results/tables/*.csv --out results/report.html
+"""
 
 from __future__ import annotations
 

@@ -4,6 +4,13 @@ Metrics are the plain functions of ``xlt.metrics``: ROUGE-L with script-aware to
 and instruction-following constraints with a switch-aware language check (a reply that is not in the prompt's
 language fails it). ``judge_rating`` is read from the judge stage's table (``xlt.judge``): the judge's 1-5
 rating, null (unscored) where the judge's reply held no rating or its request failed.
+
+Usage::
+
+    python -m xlt.cli score run --model tiny_1m --run base \
+        --generations results/runs/tiny_1m/base/generations/math.parquet --judgements \
+        --spec '{"metrics": ["math_accuracy"], "languages": ["en", "es"]}' \
+        --out results/runs/tiny_1m/base/scores/math.parquet
 """
 
 from __future__ import annotations

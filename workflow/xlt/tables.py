@@ -3,6 +3,14 @@ quantities the paper plots (language-group averages, Perf. to EN, seen-unseen ga
 between seen and unseen averages) and the per-language tables (Tables 3-23).
 
 ``study`` everywhere is ``xlt.grid.analysis_spec(config)``: the grid and the language groups.
+
+Usage::
+
+    python -m xlt.cli tables results results/runs/*/*/scores/*.parquet results/runs/*/*/*/scores/*.parquet \
+        --study '<json>' --examples results/tables/scores_by_example.parquet \
+        --results results/tables/results.parquet --summary results/tables/run_summary.parquet
+    python -m xlt.cli tables spearman --summary results/tables/run_summary.parquet --study '<json>' \
+        --out results/tables/table2_spearman.csv
 """
 
 from __future__ import annotations

@@ -293,7 +293,7 @@ def _train_holding_lock(model_key: str, model_spec: dict[str, Any], base_path: s
                                        torch.bfloat16 if on_gpu else torch.float32)
     train, validation = messages_dataset(files.train), messages_dataset(files.validation)
     peft_config = None
-    if model_spec.get("train_mode") == "lora":
+    if model_spec["train_mode"] == "lora":
         from peft import LoraConfig
 
         lora = model_spec["lora"]  # validated: the schema's defaults filled in

@@ -5,6 +5,13 @@ the generation backends (``xlt.inference``: vLLM or transformers, the same token
 of an item is translated, and items whose translation fails a quality filter are dropped and counted in a
 manifest. Raw translations are kept in a cache keyed by (model, prompt, sampling, languages, text), outside
 Snakemake's outputs, so a rerun with more items or another filter sends only what the model has not seen.
+
+Usage::
+
+    python -m xlt.cli translate run --source resources/sources/math/test.parquet --spec '<json>' \
+        --model-dir path/or/hub-id --out resources/translations/math/test/ko.parquet \
+        --manifest resources/translations/math/test/ko.manifest.json \
+        --cache resources/translations/cache/<system>/math/test/ko.parquet
 """
 
 from __future__ import annotations
@@ -266,7 +273,7 @@ def main(argv: list[str] | None = None) -> int:
     translator = GenerationTranslator(model_dir, settings, max(1, args.tensor_parallel))
     table, manifest = translate_items(items, translator, spec["from"], spec["to"],
                                       spec["system"], settings, TranslationCache(args.cache),
-                                      max_items=spec.get("items"), seed=spec.get("seed", 0),
+                                      max_items=spec["items"], seed=spec["seed"],
                                       candidates=spec.get("languages"))
     manifest = {**manifest, "cache": args.cache}
     write_parquet(table, args.out)
@@ -274,7 +281,7 @@ def main(argv: list[str] | None = None) -> int:
     model_files = weight_files(args.model_dir)
     write_provenance(args.out, stage="translate", module=__name__, params=spec,
                      inputs=[args.source, *model_files], outputs=[args.out, args.manifest], started=started,
-                     seed=settings.get("seed", 0))
+                     seed=settings["seed"])
     dropped = ", ".join(f"{reason} {n}" for reason, n in manifest["items_dropped"].items() if n) or "none"
     print(f"{spec['task']} {spec['split']} {spec['from']}->{spec['to']} (mt:{spec['system']}): "
           f"{manifest['items_kept']}/{manifest['source_items']} items kept (dropped: {dropped}); "
