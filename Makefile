@@ -22,7 +22,7 @@ test: venv
 lint: venv
 	ruff check workflow tests bench scripts
 	snakefmt --check Snakefile workflow/rules
-	python scripts/snakemake_lint.py
+	snakemake --lint
 
 bench: venv
 	python bench/mixtures.py && python bench/generate.py && python bench/train.py && python bench/dag.py

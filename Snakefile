@@ -36,11 +36,11 @@ localrules:
 rule all:
     default_target: True
     input:
-        translation_targets(),  # data: what the MT filters dropped, per translated split and language
+        jobs.translation_manifests(CONFIG),  # data: what the MT filters dropped, per translated split and language
         paths.mixture_summary(),  # mixtures: rows per mixture, seed, task, language and origin
-        mixture_manifests(),
+        jobs.mixture_manifests(CONFIG),
         paths.table_file("results.parquet"),  # every score with its bootstrap interval
         paths.table_file("data_efficiency.parquet"),  # n_plateau per model, family, task, group
-        figure_targets(),  # the paper's figures the grid supports
-        report_tables(),  # Table 2 and the per-language tables
+        jobs.figure_files(CONFIG),  # the paper's figures the grid supports
+        jobs.report_tables(CONFIG),  # Table 2 and the per-language tables
         paths.report(),  # one HTML page: config, runs, figures, tables, provenance

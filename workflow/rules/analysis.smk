@@ -2,52 +2,16 @@
 # curves -> one HTML report. Each figure and table is its own target:
 #   snakemake results/figures/fig3_scores_by_n.pdf
 
+# The grid and language groups the analysis reads (not training or generation settings), and the whole
+# validated config (the report shows it); functions of the job, so that braces in prompt templates are not
+# taken for wildcards.
 ANALYSIS_SPEC = canonical_json(grid.analysis_spec(CONFIG))
 CONFIG_JSON = canonical_json(CONFIG)
 
 
-def all_scores():
-    return [
-        paths.scores(model, run, task)
-        for model, run in grid.study_runs(CONFIG)
-        for task in CONFIG["tasks"]
-    ]
-
-
-def get_analysis_spec(wildcards):
-    """The grid and language groups the analysis reads (not training or generation settings)."""
-    return ANALYSIS_SPEC
-
-
-def get_study_config(wildcards):
-    """The whole validated config (the report shows it); a function, so that braces in prompt templates are
-    not taken for wildcards."""
-    return CONFIG_JSON
-
-
-def get_figure_inputs(wildcards):
-    """The per-run summary, and the fitted curves for the data-efficiency figure."""
-    curves = wildcards.figure == "data_efficiency"
-    return {
-        "summary": paths.table_file("run_summary.parquet"),
-        "curves": [paths.table_file("data_efficiency.parquet")] if curves else [],
-    }
-
-
-def figure_targets(extension="pdf"):
-    return [paths.figure_file(name, extension) for name in grid.figure_names(CONFIG)]
-
-
-def report_tables():
-    """Every CSV table the report shows: Table 2 and the per-language tables."""
-    return [paths.table_file("table2_spearman.csv")] + [
-        paths.per_language_table(*key) for key in grid.per_language_tables(CONFIG)
-    ]
-
-
 rule results_tables:
     input:
-        all_scores(),
+        jobs.all_scores(CONFIG),
     output:
         examples=paths.table_file("scores_by_example.parquet"),
         results=paths.table_file("results.parquet"),
@@ -63,7 +27,7 @@ rule results_tables:
         mem_mb=4000,
         runtime=30,
     params:
-        study=get_analysis_spec,
+        study=lambda w: ANALYSIS_SPEC,
     shell:
         "python -m xlt.cli tables results {input} --study {params.study:q} --examples {output.examples} "
         "--results {output.results} --summary {output.summary} > {log} 2>&1"
@@ -90,7 +54,7 @@ rule data_efficiency:
         mem_mb=4000,
         runtime=60,
     params:
-        study=get_analysis_spec,
+        study=lambda w: ANALYSIS_SPEC,
     shell:
         "python -m xlt.cli curves --examples {input} --study {params.study:q} --out {output.table} "
         "> {log} 2>&1"
@@ -116,7 +80,7 @@ rule spearman_table:
         mem_mb=2000,
         runtime=10,
     params:
-        study=get_analysis_spec,
+        study=lambda w: ANALYSIS_SPEC,
     shell:
         "python -m xlt.cli tables spearman --summary {input} --study {params.study:q} --out {output.csv} "
         "> {log} 2>&1"
@@ -142,7 +106,7 @@ rule per_language_table:
         mem_mb=2000,
         runtime=10,
     params:
-        study=get_analysis_spec,
+        study=lambda w: ANALYSIS_SPEC,
     shell:
         "python -m xlt.cli tables per-language --results {input} --study {params.study:q} "
         "--model {wildcards.model} --setting {wildcards.setting} --task {wildcards.task} "
@@ -151,7 +115,7 @@ rule per_language_table:
 
 rule figure:
     input:
-        unpack(get_figure_inputs),
+        unpack(lambda w: jobs.figure_inputs(w.figure)),
     output:
         pdf=paths.figure_file("{figure}", "pdf"),
         png=report(
@@ -170,7 +134,7 @@ rule figure:
         mem_mb=2000,
         runtime=10,
     params:
-        study=get_analysis_spec,
+        study=lambda w: ANALYSIS_SPEC,
     shell:
         "python -m xlt.cli figure {wildcards.figure} --summary {input.summary} --curves {input.curves} "
         "--study {params.study:q} --out {output.pdf} --notes {output.notes} > {log} 2>&1"
@@ -180,9 +144,9 @@ rule report:
     input:
         summary=paths.table_file("run_summary.parquet"),
         efficiency=paths.table_file("data_efficiency.parquet"),
-        figures=figure_targets("png"),
-        notes=figure_targets("notes.json"),
-        tables=report_tables(),
+        figures=jobs.figure_files(CONFIG, "png"),
+        notes=jobs.figure_files(CONFIG, "notes.json"),
+        tables=jobs.report_tables(CONFIG),
     output:
         paths.report(),
     log:
@@ -194,8 +158,8 @@ rule report:
         mem_mb=2000,
         runtime=10,
     params:
-        config=get_study_config,
-        study=get_analysis_spec,
+        config=lambda w: CONFIG_JSON,
+        study=lambda w: ANALYSIS_SPEC,
     shell:
         "python -m xlt.cli report --config {params.config:q} --study {params.study:q} "
         "--summary {input.summary} --efficiency {input.efficiency} --figures {input.figures} "

@@ -1,5 +1,5 @@
 # What every stage's rules share: the job environment, the validated config (CONFIG), the wildcard constraints
-# and the resource factory. Each stage's own input and param functions sit beside its rules.
+# and the resource factory. What each rule hands its jobs is xlt.jobs (pure functions of CONFIG and wildcards).
 import os
 import sys
 
@@ -20,7 +20,7 @@ os.environ.update(
 
 from snakemake.exceptions import WorkflowError
 
-from xlt import grid, paths, registry, resources
+from xlt import grid, jobs, paths, resources
 from xlt.config import ConfigError, read_config_file, validate_config
 from xlt.errors import XltError
 from xlt.weights import require_safetensors
@@ -100,15 +100,3 @@ def sized(job, name):
         return job(CONFIG, dict(wildcards.items()), attempt)[name]
 
     return resource
-
-
-def helper_model_input(section):
-    """The local MT (translation) or judge model directory as a job input; nothing for a hub id or an endpoint."""
-    model = CONFIG.get(section, {}).get("model")
-    return [model["path"]] if model and model["source"] == "local" else []
-
-
-def helper_model_dir(section):
-    """What the translate or judge job loads: a directory or a hub id; '' for an endpoint judge."""
-    model = CONFIG.get(section, {}).get("model")
-    return model["path"] if model else ""

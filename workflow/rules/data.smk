@@ -1,73 +1,6 @@
 # data: each task's normalised train/validation/test tables (and k-shot exemplars), from the synthetic
 # benchmark, or from Hugging Face datasets plus machine translations of what a language lacks.
-
-
-def one_of(names):
-    """A wildcard pattern matching exactly these names (nothing, when there are none)."""
-    return "|".join(names) or "(?!)"
-
-
-def get_task_data_spec(wildcards):
-    """A task's data settings (only what its dataset depends on), as canonical JSON."""
-    task = CONFIG["tasks"][wildcards.task]
-    spec = {key: value for key, value in task["data"].items() if key != "source"}
-    return canonical_json({"kind": task["kind"], **spec})
-
-
-def get_hub_languages(wildcards):
-    return ",".join(grid.hub_languages(CONFIG, wildcards.task))
-
-
-def get_translation_spec(wildcards):
-    """One translation job's settings: the MT model and prompt, the languages, the source split's seed."""
-    try:
-        entry = grid.translation_entry(
-            CONFIG, wildcards.task, wildcards.split, wildcards.lang
-        )
-    except KeyError as error:
-        raise WorkflowError(error.args[0]) from None
-    return canonical_json(
-        {
-            "task": wildcards.task,
-            "split": wildcards.split,
-            "from": entry["from"],
-            "to": wildcards.lang,
-            "items": entry.get("items"),
-            "seed": CONFIG["tasks"][wildcards.task]["data"]["seed"],
-            "system": CONFIG["translation"]["name"],
-            # language identification tells the target from the source language: with the study's
-            # languages here, adding one would rerun every translation and all that depends on it
-            "languages": sorted({entry["from"], wildcards.lang}),
-            "translation": CONFIG["translation"],
-        }
-    )
-
-
-def get_translation_cache(wildcards):
-    return paths.translation_cache(
-        CONFIG["translation"]["name"], wildcards.task, wildcards.split, wildcards.lang
-    )
-
-
-def get_dataset_parts(wildcards):
-    """One split of a hub task: its native items and every translation added to them."""
-    return {
-        "source": paths.source_file(wildcards.task, wildcards.split),
-        "translations": [
-            paths.translation_file(wildcards.task, split, lang)
-            for split, lang, _ in grid.translations_of(CONFIG, wildcards.task)
-            if split == wildcards.split
-        ],
-    }
-
-
-def translation_targets():
-    """The drop-count manifest of every translation (what the study's run shows of the MT filters)."""
-    return [
-        paths.translation_file(task, split, lang, "manifest")
-        for task in HUB_TASKS
-        for split, lang, _ in grid.translations_of(CONFIG, task)
-    ]
+# Params and inputs: xlt.jobs (data.smk section).
 
 
 rule synthetic_dataset:
@@ -79,7 +12,7 @@ rule synthetic_dataset:
     log:
         paths.log_file("data", "{task}"),
     wildcard_constraints:
-        task=one_of(SYNTHETIC_TASKS),
+        task=paths.one_of(SYNTHETIC_TASKS),
     conda:
         "../../envs/data.yaml"
     threads: 1
@@ -87,7 +20,7 @@ rule synthetic_dataset:
         mem_mb=2000,
         runtime=15,
     params:
-        spec=get_task_data_spec,
+        spec=lambda w: jobs.task_data_spec(CONFIG, w.task),
         out_dir=paths.dataset_dir("{task}"),
     shell:
         "python -m xlt.cli data synthetic --task {wildcards.task} --spec {params.spec:q} "
@@ -104,7 +37,7 @@ rule hub_dataset:
     log:
         paths.log_file("data", "{task}"),
     wildcard_constraints:
-        task=one_of(HUB_TASKS),
+        task=paths.one_of(HUB_TASKS),
     conda:
         "../../envs/data.yaml"
     threads: 1
@@ -113,8 +46,8 @@ rule hub_dataset:
         runtime=sized(resources.hub_data_job, "runtime"),
         slurm_partition=sized(resources.hub_data_job, "slurm_partition"),
     params:
-        spec=get_task_data_spec,
-        languages=get_hub_languages,
+        spec=lambda w: jobs.task_data_spec(CONFIG, w.task),
+        languages=lambda w: ",".join(grid.hub_languages(CONFIG, w.task)),
         out_dir=paths.source_dir("{task}"),
         cache_dir=paths.DOWNLOADS,
     shell:
@@ -126,7 +59,7 @@ rule hub_dataset:
 rule translate:
     input:
         source=paths.source_file("{task}", "{split}"),
-        model=helper_model_input("translation"),
+        model=jobs.helper_model_input(CONFIG, "translation"),
     output:
         translations=paths.translation_file("{task}", "{split}", "{lang}"),
         manifest=paths.translation_file("{task}", "{split}", "{lang}", "manifest"),
@@ -143,9 +76,11 @@ rule translate:
         gpu_model=sized(resources.translation_job, "gpu_model"),
         slurm_partition=sized(resources.translation_job, "slurm_partition"),
     params:
-        spec=get_translation_spec,
-        cache=get_translation_cache,
-        model_dir=helper_model_dir("translation"),
+        spec=lambda w: jobs.translation_spec(CONFIG, w.task, w.split, w.lang),
+        cache=lambda w: paths.translation_cache(
+            CONFIG["translation"]["name"], w.task, w.split, w.lang
+        ),
+        model_dir=jobs.helper_model_dir(CONFIG, "translation"),
     shell:
         "python -m xlt.cli translate run --source {input.source} --spec {params.spec:q} "
         "--model-dir {params.model_dir:q} --out {output.translations} --manifest {output.manifest} "
@@ -154,14 +89,14 @@ rule translate:
 
 rule dataset:
     input:
-        unpack(get_dataset_parts),
+        unpack(lambda w: jobs.dataset_parts(CONFIG, w.task, w.split)),
     output:
         table=paths.dataset_file("{task}", "{split}"),
         provenance=paths.dataset_sidecar("{task}", "{split}"),
     log:
         paths.log_file("dataset", "{task}", "{split}"),
     wildcard_constraints:
-        task=one_of(HUB_TASKS),
+        task=paths.one_of(HUB_TASKS),
     conda:
         "../../envs/data.yaml"
     threads: 1

@@ -1,27 +1,9 @@
 # mixtures: English items plus n per non-English language, per family, n and seed.
 
 
-def get_mixture_spec(wildcards):
-    """One mixture's settings without the family's n grid, so adding an n reruns no other mixture."""
-    return canonical_json(grid.mixture_spec(CONFIG, wildcards.family, int(wildcards.n)))
-
-
-def get_mixture_datasets(wildcards):
-    """Each task's train and validation tables and the test items that never train, in the family's task order."""
-    return grid.mixture_datasets(CONFIG, wildcards.family)
-
-
-def mixture_manifests():
-    return [
-        paths.mixture_file(mixture, seed, "manifest.json")
-        for mixture in grid.mixture_names(CONFIG)
-        for seed in CONFIG["seeds"]
-    ]
-
-
 rule mixture:
     input:
-        unpack(get_mixture_datasets),
+        unpack(lambda w: grid.mixture_datasets(CONFIG, w.family)),
     output:
         train=paths.mixture_file("{family}-n{n}", "{seed}", "train.parquet"),
         validation=paths.mixture_file("{family}-n{n}", "{seed}", "validation.parquet"),
@@ -36,7 +18,8 @@ rule mixture:
         mem_mb=4000,
         runtime=15,
     params:
-        spec=get_mixture_spec,
+        # the mixture without its family's n grid: adding an n reruns no other mixture
+        spec=lambda w: canonical_json(grid.mixture_spec(CONFIG, w.family, int(w.n))),
         out_dir=paths.mixture_dir("{family}-n{n}", "{seed}"),
     shell:
         "python -m xlt.cli mixtures build --spec {params.spec:q} --seed {wildcards.seed} "
@@ -46,7 +29,7 @@ rule mixture:
 
 rule mixture_summary:
     input:
-        mixture_manifests(),
+        jobs.mixture_manifests(CONFIG),
     output:
         paths.mixture_summary(),
     log:

@@ -2,35 +2,9 @@
 # and for resuming a restarted job) live beside the declared outputs, so a failed job keeps them.
 
 
-def get_train_spec(wildcards):
-    """The model entry, its base path and its resolved training settings (nothing of other models)."""
-    model = {
-        key: value
-        for key, value in CONFIG["models"][wildcards.model].items()
-        if key not in ("training", "pretrain", "architecture")
-    }
-    return canonical_json(
-        {
-            "model": model,
-            "base": base_model_path(wildcards.model),
-            "training": grid.model_training(CONFIG, wildcards.model),
-        }
-    )
-
-
-def get_train_processes(wildcards):
-    """One process per GPU of the job (accelerate launch), or one on the CPU."""
-    return resources.train_gpus(CONFIG, wildcards.model)
-
-
-def get_train_strategy(wildcards):
-    """single, or accelerate with DDP (LoRA) or FSDP (full fine-tuning) over the job's GPUs."""
-    return resources.train_strategy(CONFIG, wildcards.model)
-
-
 rule train:
     input:
-        base=get_base_model,
+        base=lambda w: jobs.base_model_input(CONFIG, w.model),
         train=paths.mixture_file("{family}-n{n}", "{seed}", "train.parquet"),
         validation=paths.mixture_file("{family}-n{n}", "{seed}", "validation.parquet"),
     output:
@@ -52,9 +26,10 @@ rule train:
         gpu_model=sized(resources.train_job, "gpu_model"),
         slurm_partition=sized(resources.train_job, "slurm_partition"),
     params:
-        spec=get_train_spec,
-        processes=get_train_processes,
-        strategy=get_train_strategy,
+        spec=lambda w: jobs.train_spec(CONFIG, w.model),
+        # one process per GPU (accelerate launch), or one on the CPU; DDP (LoRA) or FSDP (full) over them
+        processes=lambda w: resources.train_gpus(CONFIG, w.model),
+        strategy=lambda w: resources.train_strategy(CONFIG, w.model),
     shell:
         "python -m xlt.launch --processes {params.processes} --strategy {params.strategy} "
         "train --model {wildcards.model} --spec {params.spec:q} "

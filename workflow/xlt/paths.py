@@ -143,3 +143,8 @@ def figure_file(name: str, extension: str = "pdf") -> str:
 
 def report() -> str:
     return "results/report.html"
+
+
+def one_of(names) -> str:
+    """A wildcard pattern matching exactly these names (nothing, when there are none)."""
+    return "|".join(names) or "(?!)"
