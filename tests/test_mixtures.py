@@ -158,3 +158,23 @@ def test_missing_dataset_fails_before_writing_anything(small_config, tmp_path):
     with pytest.raises(FileNotFoundError, match="missing datasets"):
         write_mixture(spec, 0, tmp_path / "out", tmp_path / "no-datasets")
     assert not (tmp_path / "out").exists()
+
+
+def test_the_cli_refuses_table_lists_that_do_not_match_the_spec_tasks(small_config, datasets_dir, tmp_path, capsys):
+    """The rule passes one train, validation and test table per task of the spec, in its order: a list of
+    another length is one clear line, and nothing is written."""
+    from xlt.cli import main
+
+    spec = spec_for(small_config, "mt-n10")  # three tasks
+    tables = {split: [str(datasets_dir / task / f"{split}.parquet") for task in spec["tasks"]]
+              for split in ("train", "validation", "test")}
+    out = tmp_path / "out"
+    code = main(["mixtures", "build", "--spec", json.dumps(spec), "--seed", "0", "--train", *tables["train"],
+                 "--validation", *tables["validation"], "--test", *tables["test"][:2], "--out-dir", str(out)])
+    assert code == 1
+    assert "mixture mt-n10: 3 tasks but {'test': 2} tables" in capsys.readouterr().err
+    assert not out.exists()
+    assert main(["mixtures", "build", "--spec", json.dumps(spec), "--seed", "0", "--train", *tables["train"],
+                 "--validation", *tables["validation"], "--test", *tables["test"], "--out-dir", str(out)]) == 0
+    train, _, _ = build_mixture(spec, 0, datasets_dir)
+    assert read_examples(out / "train.parquet").equals(train)  # the files by name are the layout's files
