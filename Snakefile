@@ -8,6 +8,8 @@
 #   generate  results/runs/{model}/{run}/generations/{task}.parquet  (run: mixture/seed, or base)
 #   judge     results/runs/{model}/{run}/judgements/{task}.parquet  LLM judge ratings (judge_rating tasks)
 #   score     results/runs/{model}/{run}/scores/{task}.parquet
+#   attribute results/runs/{model}/{run}/attribution/  TracInCP scores of attributed runs (sharded), then
+#             results/tables/attribution/ and results/figures/attribution/ (study B; attribution.runs)
 #   analyze   results/tables/ (tidy results with bootstrap intervals, Table 2, per-language tables, data
 #             efficiency), results/figures/{figure}.{pdf,png,csv,notes.json}, results/report.html
 # Run: snakemake --cores 2            (the embedded study in config.yaml)
@@ -27,6 +29,7 @@ include: "workflow/rules/models.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/analysis.smk"
+include: "workflow/rules/attribute.smk"
 
 
 localrules:
@@ -42,5 +45,6 @@ rule all:
         paths.table_file("results.parquet"),  # every score with its bootstrap interval
         paths.table_file("data_efficiency.parquet"),  # n_plateau per model, family, task, group
         jobs.figure_files(CONFIG),  # the paper's figures the grid supports
-        jobs.report_tables(CONFIG),  # Table 2 and the per-language tables
+        jobs.report_tables(CONFIG),  # Table 2, the per-language tables, each attributed run's share tables
+        jobs.attribution_figure_files(CONFIG),  # study B: shares, shares over checkpoints, reinforce
         paths.report(),  # one HTML page: config, runs, figures, tables, provenance

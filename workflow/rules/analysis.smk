@@ -144,8 +144,8 @@ rule report:
     input:
         summary=paths.table_file("run_summary.parquet"),
         efficiency=paths.table_file("data_efficiency.parquet"),
-        figures=jobs.figure_files(CONFIG, "png"),
-        notes=jobs.figure_files(CONFIG, "notes.json"),
+        figures=jobs.report_figures(CONFIG, "png"),
+        notes=jobs.report_figures(CONFIG, "notes.json"),
         tables=jobs.report_tables(CONFIG),
     output:
         paths.report(),

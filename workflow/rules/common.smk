@@ -24,6 +24,7 @@ from xlt import grid, jobs, paths, resources
 from xlt.config import ConfigError, read_config_file, validate_config
 from xlt.errors import XltError
 from xlt.weights import require_safetensors
+from xlt.registry import ATTRIBUTION_FIGURES
 from xlt.io import canonical_json
 
 CONFIG_FILES = [str(path) for path in workflow.overwrite_configfiles or ["config.yaml"]]
@@ -89,6 +90,9 @@ wildcard_constraints:
     run=rf"{paths.BASE_RUN}|({'|'.join(CONFIG['mixtures']['families'])})-n\d+/seed\d+",
     setting="single_task|multi_task|script_mix",
     figure="|".join(grid.figure_names(CONFIG)),
+    shard=r"\d+",
+    shards=r"\d+",
+    attribution_figure="|".join(ATTRIBUTION_FIGURES),
 
 
 def sized(job, name):

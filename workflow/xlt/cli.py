@@ -26,6 +26,7 @@ COMMANDS = {
     "tables": ("xlt.tables", "tidy results with bootstrap intervals; Table 2; per-language tables"),
     "curves": ("xlt.curves", "data-efficiency curves: the n that reaches the plateau, with its interval"),
     "figure": ("xlt.figures", "draw one figure of the study"),
+    "attribute": ("xlt.attribute", "TracIn attribution of a run: examples, score shards, tables, figures"),
     "report": ("xlt.report", "the study's self-contained HTML report"),
     "audit": ("xlt.audit", "the lineage of an artifact; what is stale or modified"),
 }

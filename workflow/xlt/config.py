@@ -324,6 +324,34 @@ def _semantic_problems(config: dict[str, Any]) -> list[str]:
                             f"every stage and rerun loads the same weights)")
         problems.extend(_training_problems(config, name))
     problems.extend(_synthetic_pool_problems(config))
+    problems.extend(_attribution_problems(config))
+    return problems
+
+
+def _attribution_problems(config: dict[str, Any]) -> list[str]:
+    """Attributed runs must be runs the grid trains: a model, one of its families, an n and a seed of the grid."""
+    problems, seen = [], set()
+    families = config["mixtures"]["families"]
+    for i, entry in enumerate(config["attribution"]["runs"]):
+        where = f"attribution.runs[{i}]"
+        model, run = entry["model"], entry["run"]
+        mixture, _, seed = run.partition("/seed")
+        family, _, n = mixture.rpartition("-n")
+        if (model, run) in seen:
+            problems.append(f"{where}: {model} {run} is listed twice")
+        seen.add((model, run))
+        if model not in config["models"]:
+            problems.append(f"{where}.model: {model!r} is not a key of models ({', '.join(config['models'])})")
+            continue
+        trains_on = config["models"][model].get("families", list(families))
+        if family not in families:
+            problems.append(f"{where}.run: {family!r} is not a mixture family ({', '.join(families)})")
+        elif family not in trains_on:
+            problems.append(f"{where}.run: models.{model} does not train on {family} (models.{model}.families)")
+        elif int(n) not in families[family]["n"]:
+            problems.append(f"{where}.run: n={n} is not in mixtures.families.{family}.n {families[family]['n']}")
+        if int(seed) not in config["seeds"]:
+            problems.append(f"{where}.run: seed {seed} is not in seeds {config['seeds']}")
     return problems
 
 

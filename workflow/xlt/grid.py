@@ -146,3 +146,14 @@ def study_runs(config: dict[str, Any]) -> list[tuple[str, str]]:
     """(model, run name) of every evaluated run: each model's untrained base, then every mixture x seed."""
     return [(model, paths.BASE_RUN) for model in config["models"]] + [
         (run["model"], paths.run_name(run["mixture"], run["seed"])) for run in runs(config)]
+
+
+def attributed_runs(config: dict[str, Any]) -> list[dict[str, Any]]:
+    """The runs ``attribution.runs`` names, each with its model, family, n, seed, mixture and run name."""
+    entries = []
+    for entry in config["attribution"]["runs"]:
+        mixture, _, seed = entry["run"].partition("/seed")
+        family, _, n = mixture.rpartition("-n")
+        entries.append({"model": entry["model"], "family": family, "n": int(n), "seed": int(seed),
+                        "mixture": mixture, "run": entry["run"]})
+    return entries

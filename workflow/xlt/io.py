@@ -57,6 +57,16 @@ def read_table(path: str | Path, columns: list[str] | None = None) -> pl.DataFra
         raise _unreadable(path, error) from None
 
 
+def read_csv_table(path: str | Path) -> pl.DataFrame:
+    """``pl.read_csv`` of a table this project wrote (``write_text(frame.write_csv())``), failures naming the
+    file."""
+    sys.audit("xlt.read", path)
+    try:
+        return pl.read_csv(path)
+    except (pl.exceptions.PolarsError, OSError) as error:
+        raise TableReadError(f"{path}: not a readable CSV table ({str(error).strip().splitlines()[0]})") from None
+
+
 def scan_table(path: str | Path) -> pl.LazyFrame:
     """``pl.scan_parquet`` of a file whose footer was read first, so a missing or corrupt file is named now,
     not at ``collect`` time."""

@@ -10,7 +10,7 @@ from typing import Any
 
 from xlt import grid, paths
 from xlt.io import canonical_json
-from xlt.registry import judged
+from xlt.registry import ATTRIBUTION_FIGURES, judged
 
 # ---- data.smk ----------------------------------------------------------------------------------------------
 
@@ -156,6 +156,63 @@ def score_spec(config: dict[str, Any], task: str) -> str:
     return canonical_json({"metrics": config["tasks"][task]["metrics"], "languages": grid.eval_languages(config)})
 
 
+# ---- attribute.smk -----------------------------------------------------------------------------------------
+
+
+def attribution_examples_inputs(config: dict[str, Any], family: str, n: int | str, seed: int | str
+                                ) -> dict[str, Any]:
+    """The mixture's training items, and each of the family's tasks' test split and evaluation prompts."""
+    tasks = config["mixtures"]["families"][family]["tasks"]
+    return {"train": paths.mixture_file(grid.mixture_name(family, int(n)), seed, "train.parquet"),
+            "test": [paths.dataset_file(task, "test") for task in tasks],
+            "prompts": [paths.eval_prompts(task) for task in tasks]}
+
+
+def attribution_examples_spec(config: dict[str, Any]) -> str:
+    settings = config["attribution"]
+    return canonical_json({key: settings[key] for key in ("test_items_per_language", "train_items", "seed")})
+
+
+ATTRIBUTION_GRADIENTS = ("layers", "projection", "precision", "batch_size", "checkpoint_every", "seed")
+
+
+def attribution_scores_spec(config: dict[str, Any], model: str) -> str:
+    """What the gradients depend on: the model and how training tokenized (max_length), the layers, projection,
+    precision and checkpoints (not top_k or the analysis: changing those reruns no gradient)."""
+    entry = {k: v for k, v in config["models"][model].items() if k not in ("training", "pretrain", "architecture")}
+    settings = config["attribution"]
+    return canonical_json({"model": entry, "base": base_model_path(config, model),
+                           "max_length": grid.model_training(config, model)["max_length"],
+                           "attribution": {key: settings[key] for key in ATTRIBUTION_GRADIENTS}})
+
+
+def attribution_shards(config: dict[str, Any], model: str, run: str) -> list[str]:
+    shards = config["attribution"]["shards"]
+    return [paths.attribution_shard(model, run, shard, shards) for shard in range(shards)]
+
+
+def attribution_analysis_spec(config: dict[str, Any]) -> str:
+    """What the attribution tables and figures read: k, the primary score, the languages, the bootstrap."""
+    analysis = config["analysis"]
+    return canonical_json({"top_k": config["attribution"]["top_k"], "primary": config["attribution"]["primary"],
+                           "languages": {key: config["languages"][key] for key in ("english", "seen", "unseen")},
+                           "eval_languages": grid.eval_languages(config),
+                           "bootstrap_samples": analysis["bootstrap_samples"], "confidence": analysis["confidence"],
+                           "seed": analysis["seed"]})
+
+
+def attribution_tables(config: dict[str, Any], names: tuple[str, ...] = ("share_matrix.csv", "reinforce.csv",
+                                                                           "imbalance.csv")) -> list[str]:
+    """The attribution tables of every attributed run (by default those the report shows)."""
+    return [paths.attribution_table(run["model"], run["run"], name) for run in grid.attributed_runs(config)
+            for name in names]
+
+
+def attribution_figure_files(config: dict[str, Any], extension: str = "pdf") -> list[str]:
+    return [paths.attribution_figure(run["model"], run["run"], name, extension)
+            for run in grid.attributed_runs(config) for name in ATTRIBUTION_FIGURES]
+
+
 # ---- analysis.smk ------------------------------------------------------------------------------------------
 
 
@@ -174,6 +231,12 @@ def figure_files(config: dict[str, Any], extension: str = "pdf") -> list[str]:
 
 
 def report_tables(config: dict[str, Any]) -> list[str]:
-    """Every CSV table the report shows: Table 2 and the per-language tables."""
+    """Every CSV table the report shows: Table 2, the per-language tables and each attributed run's share
+    matrix, reinforce and imbalance tables."""
     return [paths.table_file("table2_spearman.csv")] + [
-        paths.per_language_table(*key) for key in grid.per_language_tables(config)]
+        paths.per_language_table(*key) for key in grid.per_language_tables(config)] + attribution_tables(config)
+
+
+def report_figures(config: dict[str, Any], extension: str = "png") -> list[str]:
+    """Every figure the report shows: the study's, then each attributed run's."""
+    return figure_files(config, extension) + attribution_figure_files(config, extension)

@@ -120,6 +120,17 @@ def scores(model: str, run: str, task: str) -> str:
     return f"{run_dir(model, run)}/scores/{task}.parquet"
 
 
+def attribution_file(model: str, run: str, name: str) -> str:
+    """A run's attribution store: ``name`` examples.parquet (the attributed items), or ``scores/shard{s}-of{S}``
+    (``attribution_shard``)."""
+    return f"{run_dir(model, run)}/attribution/{name}"
+
+
+def attribution_shard(model: str, run: str, shard: int | str, shards: int | str) -> str:
+    """One index range of the training items' TracIn scores (every checkpoint, every test item)."""
+    return attribution_file(model, run, f"scores/shard{shard}-of{shards}.parquet")
+
+
 TABLES = "results/tables"
 FIGURES = "results/figures"
 
@@ -133,6 +144,17 @@ def table_file(name: str) -> str:
 def per_language_table(model: str, setting: str, task: str, extension: str = "csv") -> str:
     """Tables 3-23 of the paper: one table per model x setting x task; ``extension``: csv, md or tex."""
     return f"{TABLES}/per_language/{model}/{setting}/{task}.{extension}"
+
+
+def attribution_table(model: str, run: str, name: str) -> str:
+    """``name``: shares.parquet (shares.csv beside it), share_matrix.csv, reinforce.csv, zero_shot.csv,
+    imbalance.csv."""
+    return f"{TABLES}/attribution/{model}/{run}/{name}"
+
+
+def attribution_figure(model: str, run: str, name: str, extension: str = "pdf") -> str:
+    """One attribution figure of one run; ``extension`` as in ``figure_file``."""
+    return f"{FIGURES}/attribution/{model}/{run}/{name}.{extension}"
 
 
 def figure_file(name: str, extension: str = "pdf") -> str:

@@ -58,6 +58,9 @@ FIGURES = {
     "data_efficiency": FigureEntry(frozenset({"single_task", "multi_task", "script_mix"}), min_n=3),
 }
 
+# Study B's figures, one set per attributed run (drawn by xlt.attribute).
+ATTRIBUTION_FIGURES = ("shares", "checkpoints", "reinforce")
+
 
 def judged(metrics: list[str]) -> bool:
     """Whether a task with these metrics needs the judge's ratings (an unknown name needs none: its scorer says

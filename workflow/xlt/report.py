@@ -117,7 +117,8 @@ def build_report(config: dict[str, Any], study: dict[str, Any], summary: str, ef
     for png, notes_file in zip(map(Path, figures), notes):
         pdf = png.with_suffix(".pdf")
         not_plotted = json.loads(Path(notes_file).read_text(encoding="utf-8"))
-        figure_parts.append({"name": png.stem, "png": base64.b64encode(png.read_bytes()).decode(),
+        name = png.with_suffix("").as_posix().removeprefix("results/figures/")
+        figure_parts.append({"name": name, "png": base64.b64encode(png.read_bytes()).decode(),
                              "notes": [f"not plotted: {m}" for m in not_plotted["missing"] + not_plotted["undefined"]],
                              "provenance": provenance_html(pdf)})
     table_parts = [{"name": Path(path).with_suffix("").as_posix().removeprefix("results/tables/"),

@@ -145,6 +145,33 @@ def hub_data_resources(config: dict[str, Any], task: str, attempt: int = 1) -> d
     return {"mem_mb": scaled(memory, attempt), "runtime": scaled(120, attempt), **cluster_fields(config, 0)}
 
 
+def attribution_resources(config: dict[str, Any], model: str, family: str, n: int, attempt: int = 1
+                          ) -> dict[str, Any]:
+    """GPUs, memory and runtime of one attribution shard: the model in the attribution precision plus the test
+    examples' gradient vectors (exact: every chosen parameter; projected: k x k per layer in fp16), and a
+    forward and backward (about 6 x params x tokens) per example and checkpoint."""
+    settings, spec = config["attribution"], config["models"][model]
+    params = spec["params_m"] * 1e6
+    bytes_per = {"float64": 8, "float32": 4, "bfloat16": 2}[settings["precision"]]
+    tests = len(config["mixtures"]["families"][family]["tasks"]) * len(eval_languages(config)) * \
+        settings["test_items_per_language"]
+    vector = params * bytes_per if settings["projection"] is None else 2 * 4 * 32 * settings["projection"] ** 2
+    gigabytes = (params * bytes_per * 3 + tests * vector) / 1e9 * ACTIVATION_MARGIN
+    gpus = 0 if not on_gpu(config, model) else min(_power_of_two(gigabytes / config["cluster"]["gpu_memory_gb"]),
+                                                   config["cluster"]["gpus_per_node"])
+    training = model_training(config, model)
+    train_items = mixture_examples(config, family, n) / settings["shards"]
+    if settings["train_items"]:
+        train_items = min(train_items, settings["train_items"] / settings["shards"])
+    steps = max(1, mixture_examples(config, family, n) * training["epochs"] // training["batch_size"])
+    checkpoints = max(1, steps // training["save_steps"] // settings["checkpoint_every"])
+    flops = 6 * params * (train_items + tests) * training["max_length"] / 2 * checkpoints
+    host = max(_host_memory_for(spec["params_m"]), math.ceil(gigabytes * 1000 * 1.5) if not gpus else 0)
+    return {"gpu": gpus, "mem_mb": scaled(host, attempt),
+            "runtime": scaled(_minutes(flops, gpus, config["cluster"], startup=10), attempt),
+            **cluster_fields(config, gpus)}
+
+
 # ---- per job: what a rule's resources read (``sized(job, name)`` in workflow/rules/common.smk) -------------
 # Each takes the validated config, the job's wildcards (a mapping) and the attempt.
 
@@ -174,3 +201,7 @@ def judge_job(config: dict[str, Any], wildcards: dict[str, str], attempt: int = 
 
 def hub_data_job(config: dict[str, Any], wildcards: dict[str, str], attempt: int = 1) -> dict[str, Any]:
     return hub_data_resources(config, wildcards["task"], attempt)
+
+
+def attribution_job(config: dict[str, Any], wildcards: dict[str, str], attempt: int = 1) -> dict[str, Any]:
+    return attribution_resources(config, wildcards["model"], wildcards["family"], int(wildcards["n"]), attempt)

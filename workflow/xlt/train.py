@@ -42,14 +42,10 @@ import torch
 from xlt.errors import XltError
 from xlt.io import canonical_json, read_table, sha256_file, write_json, write_parquet
 from xlt.provenance import write_provenance
-from xlt.tokenizer import ensure_chat_template
+from xlt.loading import ModelLoadError, load_base_model  # noqa: F401 (ModelLoadError: what loading raises)
 
 JOB_FILE = "job.json"  # in checkpoints/: which job wrote the checkpoints, and whether it finished
 LOCK_FILE = ".train.lock"  # in the run directory: held by the one training process of the run
-
-
-class ModelLoadError(XltError):
-    """A base model could not be loaded; the message names the config key."""
 
 
 class RunBusyError(XltError):
@@ -58,28 +54,6 @@ class RunBusyError(XltError):
 
 class TruncationError(XltError):
     """``max_length`` leaves no reply token of a split to train on."""
-
-
-def load_base_model(model_key: str, model_spec: dict[str, Any], path: str, dtype):
-    """``AutoModelForCausalLM`` from a local directory or hub id, safetensors only, remote code only if asked."""
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    where = f"models.{model_key}.path" if model_spec["source"] != "embedded" else f"models.{model_key}"
-    if model_spec["source"] in ("local", "embedded") and not Path(path).is_dir():
-        raise ModelLoadError(f"{where}: {path!r} is not a directory with a model (config.json, safetensors)")
-    kwargs = {"trust_remote_code": model_spec["trust_remote_code"], "use_safetensors": True}
-    if model_spec.get("revision"):
-        kwargs["revision"] = model_spec["revision"]
-    try:
-        tokenizer = AutoTokenizer.from_pretrained(path, **{k: v for k, v in kwargs.items() if k != "use_safetensors"})
-        model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype, **kwargs)
-    except (OSError, ValueError) as error:
-        offline = " (the hub is unreachable or HF_HUB_OFFLINE is set: download it first)" \
-            if model_spec["source"] == "hub" else ""
-        raise ModelLoadError(f"{where}: cannot load {path!r}{offline}: {error}") from error
-    if tokenizer.pad_token is None:  # base checkpoints often ship without one
-        tokenizer.pad_token = tokenizer.eos_token
-    return model, ensure_chat_template(tokenizer)
 
 
 def messages_dataset(path: str | Path):
