@@ -66,9 +66,11 @@ def test_rule_files_hold_rules_and_the_shared_one_only_what_several_use():
 # ---- every path a job touches is declared by its rule ------------------------------------------------------
 
 # Written beside the declared outputs on purpose, so that a failed or rerun job finds them (README: Reruns):
-# training checkpoints, the job record and the run lock; the MT cache of raw translations; vLLM's compile cache.
+# training checkpoints, the job record and the run lock (attribution reads the checkpoints); the MT cache of raw translations; vLLM's compile cache.
 UNDECLARED = {
     "train": [r"results/runs/[^/]+/.+/seed\d+/(checkpoints/.*|\.train\.lock)"],
+    # the kept checkpoints, read through the list in training.json (a declared input)
+    "attribution_scores": [r"results/runs/[^/]+/.+/seed\d+/checkpoints/checkpoint-\d+/.*"],
     "translate": [r"resources/translations/cache/.*"],
     "hub_dataset": [r"resources/downloads/.*"],
     "generate": [r"\.cache/.*"],
@@ -151,9 +153,10 @@ def test_every_path_a_job_reads_or_writes_is_one_its_rule_declares(small_study, 
 
 def test_each_registry_entry_has_its_implementation():
     """xlt.registry lists the extension points; the modules that implement them cover exactly those names."""
-    from xlt import adapters, figures, registry, score
+    from xlt import adapters, attribute, figures, registry, score
 
     assert set(adapters.ADAPTERS) == set(registry.ADAPTERS)
     assert list(figures.FIGURES) == list(registry.FIGURES)
+    assert list(attribute.FIGURES) == list(registry.ATTRIBUTION_FIGURES)
     assert set(score.SCORERS) == {name for name, metric in registry.METRICS.items() if not metric.judged}
     assert all(metric.kinds <= set(registry.KINDS) for metric in registry.METRICS.values())

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 import pytest
 from conftest import ROOT, SMALL_CONFIG
@@ -91,7 +93,7 @@ def test_the_analysis_writes_every_figure_table_and_the_report(study):
     spearman = pl.read_csv(workdir / "results/tables/table2_spearman.csv")
     assert set(spearman["task"]) == set(TASKS)
     html = (workdir / "results/report.html").read_text()
-    assert html.count("data:image/png;base64,") == len(FIGURES)
+    assert html.count("data:image/png;base64,") == len(FIGURES) + 3 * len(ATTRIBUTED)
     result = snakemake(workdir, "--report", str(workdir / "snakemake_report.html"))
     assert result.returncode == 0, result.stderr
     assert "fig3_scores_by_n.png" in (workdir / "snakemake_report.html").read_text()
@@ -115,6 +117,78 @@ def test_audit_traces_a_figure_back_to_the_raw_datasets(study):
     assert {"figure", "tables", "score", "generate", "eval_prompts", "train", "mixtures", "base_model",
             "tokenizer", "data"} <= stages
     assert report["summary"]["modified"] == report["summary"]["stale"] == 0
+
+
+def test_audit_traces_an_attribution_figure_back_to_training_and_the_datasets(study):
+    workdir, _, _ = study
+    result = subprocess.run([sys.executable, "-m", "xlt.cli", "audit",
+                             f"results/figures/attribution/{MODEL}/mt-n10/seed0/shares.pdf", "--json"], cwd=workdir,
+                            capture_output=True, text=True,
+                            env={**__import__("os").environ, "PYTHONPATH": str(ROOT / "workflow")})
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr
+    report = json.loads(result.stdout)
+    stages = set()
+
+    def collect(node):
+        stages.add(node.get("stage"))
+        for child in node.get("inputs", []):
+            collect(child)
+
+    collect(report["lineage"])
+    assert {"attribute_figure", "attribute_tables", "attribute_scores", "attribute_examples", "train", "mixtures",
+            "base_model", "eval_prompts", "data"} <= stages
+    assert report["summary"]["modified"] == report["summary"]["stale"] == 0
+
+
+def test_attribution_of_the_small_study_writes_share_tables_that_add_up(study):
+    """Every attributed run: shares over the training languages sum to 1 for every test language, checkpoint,
+    direction and normalisation; the trained languages draw on their own language above chance."""
+    workdir, raw, config = study
+    for family, n in ATTRIBUTED:
+        folder = workdir / f"results/tables/attribution/{MODEL}/{family}-n{n}/seed0"
+        shares = pl.read_parquet(folder / "shares.parquet")
+        totals = shares.group_by("normalisation", "step", "direction", "test_lang").agg(pl.col("share").sum())
+        assert totals["share"].min() == pytest.approx(1.0) and totals["share"].max() == pytest.approx(1.0)
+        assert set(shares["test_lang"]) == set(["en", *config["languages"]["seen"], *config["languages"]["unseen"]])
+        assert set(shares["normalisation"]) == {"cosine", "dot"} and shares["step"].null_count() > 0
+        assert shares["step"].drop_nulls().n_unique() >= 2, "per-checkpoint shares"
+        imbalance = pl.read_csv(folder / "imbalance.csv")
+        seen = imbalance.filter(pl.col("test_lang").is_in(config["languages"]["seen"]))
+        assert seen["own_ratio"].mean() > 1.5, imbalance
+        zero_shot = pl.read_csv(folder / "zero_shot.csv")
+        assert set(zero_shot["test_lang"]) == set(config["languages"]["unseen"])
+        matrix = pl.read_csv(folder / "share_matrix.csv")
+        assert matrix["test_lang"].to_list()[0] == "en" and matrix.height == 8
+        for name in ("shares", "checkpoints", "reinforce"):
+            figure = workdir / f"results/figures/attribution/{MODEL}/{family}-n{n}/seed0/{name}"
+            assert figure.with_suffix(".pdf").read_bytes().startswith(b"%PDF")
+            assert pl.read_csv(figure.with_suffix(".csv")).height
+
+
+def test_attribution_shards_split_the_training_items_and_agree_with_one_shard(study):
+    """Two shards cover the training items once and give the scores of one shard over all of them."""
+    from xlt.attribute import score_shard
+    from xlt.jobs import attribution_scores_spec
+
+    workdir, _, config = study
+    run = f"results/runs/{MODEL}/st_math-n40/seed0"
+    whole = pl.read_parquet(workdir / f"{run}/attribution/scores/shard0-of1.parquet")
+    last = whole["step"].max()
+    spec = json.loads(attribution_scores_spec(config, MODEL))
+    spec["attribution"]["checkpoint_every"] = 100  # the last checkpoint only: what is compared
+    examples = pl.read_parquet(workdir / f"{run}/attribution/examples.parquet")
+    summary = json.loads((workdir / f"{run}/training.json").read_text())
+    cwd = os.getcwd()
+    try:
+        os.chdir(workdir)  # training.json lists checkpoints relative to the study folder
+        parts = [score_shard(examples, summary, spec, shard, 2, MODEL)[0] for shard in range(2)]
+    finally:
+        os.chdir(cwd)
+    split = pl.concat(parts).sort("train_index")
+    assert split["train_index"].to_list() == list(range(examples.filter(role="train").height))
+    reference = whole.filter(step=last).sort("train_index")
+    np.testing.assert_allclose(split["cosine"].to_numpy(), reference["cosine"].to_numpy(), rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(split["dot"].to_numpy(), reference["dot"].to_numpy(), rtol=1e-3, atol=1e-7)
 
 
 def test_a_rerun_without_changes_schedules_nothing(study):
@@ -179,6 +253,20 @@ PER_LANGUAGE = [("single_task", "math"), ("single_task", "summarization"), ("mul
                 ("multi_task", "math"), ("multi_task", "summarization"), ("script_mix", "math")]
 
 
+ATTRIBUTED = [("st_math", 40), ("mt", 10)]  # attribution.runs of the small study
+
+
+def attribution(family: str, n: int, seed: int = 0, start: str = "examples") -> list[str]:
+    """The attribution jobs of one run, from ``start`` (examples, scores, tables) on; not the report."""
+    run = f"model={MODEL}, family={family}, n={n}, seed={seed}"
+    steps = {"examples": [f"attribution_examples[{run}]"],
+             "scores": [f"attribution_scores[{run}, shard=0, shards=1]"],
+             "tables": [f"attribution_tables[{run}]"] + [f"attribution_figure[{run}, attribution_figure={name}]"
+                                                         for name in ("shares", "checkpoints", "reinforce")]}
+    order = list(steps)
+    return [job for step in order[order.index(start):] for job in steps[step]]
+
+
 def analysis(figures: list[str] = FIGURES) -> list[str]:
     """Every job downstream of the scores: tables, curves, figures, report."""
     return (["all", "results_tables", "data_efficiency", "spearman_table", "report"]
@@ -193,6 +281,18 @@ def set_generation_length(config):
     config["generation"]["max_new_tokens"] = 40
 
 
+def set_top_k(config):
+    config["attribution"]["top_k"] = 5
+
+
+def set_attribution_layers(config):
+    config["attribution"]["layers"] = ["*.mlp.*"]
+
+
+def attribute_another_run(config):
+    config["attribution"]["runs"].append({"model": MODEL, "run": "st_summarization-n20/seed0"})
+
+
 EDITS = [
     # st_math now has 3 n values: its data-efficiency curve (a new figure) appears with the aggregates
     ("one n of one family", set_n, [*chain("st_math", 20), "mixture_summary", *analysis(FIGURES + ["data_efficiency"])]),
@@ -200,12 +300,20 @@ EDITS = [
     ("add a seed", add_seed, [job for family, n in MIXTURES for job in chain(family, n, seed=1)] + AGGREGATES),
     ("mixing mode of one family", set_mode, [*chain("script_latin", 20), *AGGREGATES]),
     ("a model's learning rate", set_learning_rate,
-     [job for family, n in MIXTURES for job in chain(family, n)[1:]] + analysis()),
+     [job for family, n in MIXTURES for job in chain(family, n)[1:]] + analysis()
+     + [job for family, n in ATTRIBUTED for job in attribution(family, n, start="scores")]),
     ("a generation setting", set_generation_length,
      [job for run in RUNS for job in evaluation(run)] + analysis()),
     ("an evaluation-only language", drop_unseen_language,
      [f"eval_prompts[task={task}]" for task in TASKS] + [job for run in RUNS for job in evaluation(run)]
-     + analysis()),
+     + analysis() + [job for family, n in ATTRIBUTED for job in attribution(family, n)]),
+    # study B: an analysis setting reruns no gradient; the layers rerun the gradients and no training; one more
+    # attributed run adds its own jobs (and the report that shows them)
+    ("attribution top_k", set_top_k,
+     ["all", "report"] + [job for family, n in ATTRIBUTED for job in attribution(family, n, start="tables")]),
+    ("attribution layers", set_attribution_layers,
+     ["all", "report"] + [job for family, n in ATTRIBUTED for job in attribution(family, n, start="scores")]),
+    ("attribute one more run", attribute_another_run, ["all", "report", *attribution("st_summarization", 20)]),
 ]
 
 

@@ -9,13 +9,17 @@
 
 rule attribution_examples:
     input:
-        unpack(lambda w: jobs.attribution_examples_inputs(CONFIG, w.family, w.n, w.seed)),
+        unpack(
+            lambda w: jobs.attribution_examples_inputs(CONFIG, w.family, w.n, w.seed)
+        ),
     output:
         paths.attribution_file(
             "{model}", "{family}-n{n}/seed{seed}", "examples.parquet"
         ),
     log:
-        paths.log_file("attribute", "examples", "{model}", "{family}-n{n}", "seed{seed}"),
+        paths.log_file(
+            "attribute", "examples", "{model}", "{family}-n{n}", "seed{seed}"
+        ),
     conda:
         "../../envs/analyze.yaml"
     threads: 1
@@ -42,7 +46,12 @@ rule attribution_scores:
         ),
     log:
         paths.log_file(
-            "attribute", "scores", "{model}", "{family}-n{n}", "seed{seed}", "{shard}-of{shards}"
+            "attribute",
+            "scores",
+            "{model}",
+            "{family}-n{n}",
+            "seed{seed}",
+            "{shard}-of{shards}",
         ),
     conda:
         "../../envs/train.yaml"
@@ -133,7 +142,12 @@ rule attribution_figure:
         ),
     log:
         paths.log_file(
-            "attribute", "figure", "{model}", "{family}-n{n}", "seed{seed}", "{attribution_figure}"
+            "attribute",
+            "figure",
+            "{model}",
+            "{family}-n{n}",
+            "seed{seed}",
+            "{attribution_figure}",
         ),
     conda:
         "../../envs/analyze.yaml"

@@ -154,7 +154,8 @@ class Projector:
             if size <= self.dim:
                 self._matrices[key] = None
             else:
-                generator = torch.Generator().manual_seed(self.seed * 1_000_003 + zlib.crc32(f"{layer}:{side}".encode()))
+                seed = self.seed * 1_000_003 + zlib.crc32(f"{layer}:{side}".encode())
+                generator = torch.Generator().manual_seed(seed)
                 self._matrices[key] = (torch.randn(self.dim, size, generator=generator, dtype=torch.float64)
                                        / self.dim ** 0.5).to(self.dtype)
         return self._matrices[key]
@@ -205,14 +206,16 @@ def example_gradients(model, layers: dict[str, nn.Linear], batch: TokenBatch, pr
         g = torch.where(real, grad.detach(), 0.0)
         if layer.bias is not None and layer.bias.requires_grad:
             x = torch.cat([x, real.to(x.dtype)], dim=-1)
-        # exact squared norm: <sum_t g_t x_t^T, sum_s g_s x_s^T> = sum_{t,s} (g_t . g_s)(x_t . x_s)
-        squared += (torch.einsum("btd,bsd->bts", g, g) * torch.einsum("btd,bsd->bts", x, x)).sum(dim=(1, 2)
-                                                                                                ).double()
-        if projector is not None:
+        if projector is None:
+            piece = torch.bmm(g.transpose(1, 2), x).reshape(len(losses), -1)  # sum_t g_t^T x_t per example
+            squared += piece.double().square().sum(dim=1)
+        else:
+            # the exact squared norm without forming the gradient: sum_{t,s} (g_t . g_s)(x_t . x_s)
+            squared += (torch.bmm(g, g.transpose(1, 2)) * torch.bmm(x, x.transpose(1, 2))).sum(dim=(1, 2)).double()
             p_in, p_out = projector.matrix(name, "in", x.shape[-1]), projector.matrix(name, "out", g.shape[-1])
             x = x if p_in is None else x @ p_in.to(x.dtype).T
             g = g if p_out is None else g @ p_out.to(g.dtype).T
-        piece = torch.einsum("bto,bti->boi", g, x).reshape(len(losses), -1)
+            piece = torch.bmm(g.transpose(1, 2), x).reshape(len(losses), -1)
         pieces.append(piece if vector_dtype is None else piece.to(vector_dtype))
     return ExampleGradients(torch.cat(pieces, dim=1), squared, losses.detach())
 

@@ -41,8 +41,8 @@ import torch
 
 from xlt.errors import XltError
 from xlt.io import canonical_json, read_table, sha256_file, write_json, write_parquet
-from xlt.provenance import write_provenance
 from xlt.loading import ModelLoadError, load_base_model  # noqa: F401 (ModelLoadError: what loading raises)
+from xlt.provenance import write_provenance
 
 JOB_FILE = "job.json"  # in checkpoints/: which job wrote the checkpoints, and whether it finished
 LOCK_FILE = ".train.lock"  # in the run directory: held by the one training process of the run
@@ -355,6 +355,10 @@ def _train_holding_lock(model_key: str, model_spec: dict[str, Any], base_path: s
                      params={"model": model_key, "model_spec": model_spec, "base": base_path, "training": settings},
                      inputs=list(inputs.values()), outputs=sorted(p for p in model_dir.iterdir() if p.is_file()),
                      started=started, seed=seed)
+    # training.json lists the kept checkpoints attribution reads: its own sidecar ties them to this job
+    write_provenance(files.summary, stage="train", module=__name__,
+                     params={"model": model_key, "model_spec": model_spec, "base": base_path, "training": settings},
+                     inputs=list(inputs.values()), outputs=[files.summary, files.log], started=started, seed=seed)
     write_json({**job, "finished": True}, checkpoints_dir / JOB_FILE)  # a rerun of this job retrains
     return summary
 
