@@ -69,6 +69,24 @@ def test_disjoint_languages_share_no_source_item(small_config, datasets_dir):
     assert manifest["shared_with_english"] == {}
 
 
+def test_language_weights_give_one_language_more_items_and_are_checked(small_config, datasets_dir):
+    """Imbalanced mixtures (study B's imbalance analysis): weights multiply n for one language only."""
+    from xlt.config import ConfigError, validate_config
+
+    spec = {**spec_for(small_config, "st_math-n40"), "weights": {"es": 2.5}}
+    train, validation, _ = build_mixture(spec, 0, datasets_dir)
+    counts = dict(train.group_by("lang").len().iter_rows())
+    assert counts["es"] == 100 and counts["fr"] == counts["ja"] == counts["zh"] == 40
+    assert validation.filter(lang="es").height == 10  # ceil(100 x 0.1)
+    plain, _, _ = build_mixture(spec_for(small_config, "st_math-n40"), 0, datasets_dir)
+    assert set(plain.filter(lang="es")["id"]) < set(train.filter(lang="es")["id"])  # nested, as n is
+    config = __import__("copy").deepcopy(small_config)
+    config["mixtures"]["families"]["st_math"]["weights"] = {"ar": 2.0}
+    with pytest.raises(ConfigError, match=r"mixtures.families.st_math.weights.ar: 'ar' is not one of the family"):
+        validate_config(config)
+    assert "weights" not in spec_for(small_config, "st_math-n40")  # unweighted specs (and reruns) as before
+
+
 def test_mixtures_are_nested_across_n_and_share_the_english_part(small_config, datasets_dir):
     small, _, _ = build_mixture(spec_for(small_config, "st_math-n10"), 0, datasets_dir)
     large, _, _ = build_mixture(spec_for(small_config, "st_math-n40"), 0, datasets_dir)

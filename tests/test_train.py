@@ -65,6 +65,22 @@ def test_training_keeps_every_checkpoint_with_its_learning_rate_and_picks_the_be
     assert provenance["stage"] == "train" and provenance["params"]["training"] == TRAINING
 
 
+def test_attribution_loads_a_full_checkpoint_with_every_parameter_trainable(trained, tiny_base_model):
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    from xlt.gradients import gradient_layers
+    from xlt.loading import load_checkpoint
+
+    run_dir, summary = trained
+    model, tokenizer = load_checkpoint("tiny", EMBEDDED, str(tiny_base_model), summary["best_checkpoint"],
+                                       torch.float32)
+    assert not model.training and tokenizer.chat_template
+    saved = AutoModelForCausalLM.from_pretrained(run_dir / "model")
+    assert all(torch.equal(p, dict(saved.named_parameters())[n]) for n, p in model.named_parameters())
+    assert len(gradient_layers(model)) == 7 * 2  # q, k, v, o, gate, up, down in each of 2 blocks
+
+
 def test_the_saved_model_is_the_best_checkpoint(trained):
     from safetensors.torch import load_file
 
@@ -203,6 +219,7 @@ def test_a_max_length_that_truncates_every_reply_names_the_key(tiny_base_model, 
 
 
 def test_lora_training_saves_a_merged_model(tiny_base_model, tiny_mixture, tmp_path):
+    import torch
     from transformers import AutoModelForCausalLM
 
     spec = {"source": "embedded", "train_mode": "lora", "trust_remote_code": False,
@@ -215,6 +232,15 @@ def test_lora_training_saves_a_merged_model(tiny_base_model, tiny_mixture, tmp_p
     assert not any("lora" in name for name, _ in merged.named_parameters())
     changed = [name for name, p in merged.named_parameters() if not (p == dict(base.named_parameters())[name]).all()]
     assert changed and all("q_proj" in name or "v_proj" in name for name in changed)
+    # attribution loads a LoRA checkpoint as base + adapter, its lora_A/lora_B layers the trainable ones
+    from xlt.gradients import gradient_layers
+    from xlt.loading import load_checkpoint
+
+    model, _ = load_checkpoint("tiny", spec, str(tiny_base_model), summary["best_checkpoint"], torch.float32)
+    assert sorted({name.rsplit(".", 2)[-2] for name in gradient_layers(model)}) == ["lora_A", "lora_B"]
+    ids = torch.tensor([[5, 17, 99, 3, 42]])
+    with torch.no_grad():
+        assert torch.allclose(model(input_ids=ids).logits, merged.eval()(input_ids=ids).logits, atol=1e-5)
 
 
 def test_a_missing_model_names_its_config_key(tmp_path):

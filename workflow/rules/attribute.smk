@@ -21,7 +21,7 @@ rule attribution_examples:
             "attribute", "examples", "{model}", "{family}-n{n}", "seed{seed}"
         ),
     conda:
-        "../../envs/analyze.yaml"
+        "../../envs/attribute.yaml"
     threads: 1
     resources:
         mem_mb=4000,
@@ -54,7 +54,7 @@ rule attribution_scores:
             "{shard}-of{shards}",
         ),
     conda:
-        "../../envs/train.yaml"
+        "../../envs/attribute.yaml"
     threads: 1
     resources:
         gpu=sized(resources.attribution_job, "gpu"),
@@ -101,7 +101,7 @@ rule attribution_tables:
     log:
         paths.log_file("attribute", "tables", "{model}", "{family}-n{n}", "seed{seed}"),
     conda:
-        "../../envs/analyze.yaml"
+        "../../envs/attribute.yaml"
     threads: 1
     resources:
         mem_mb=8000,
@@ -150,7 +150,7 @@ rule attribution_figure:
             "{attribution_figure}",
         ),
     conda:
-        "../../envs/analyze.yaml"
+        "../../envs/attribute.yaml"
     threads: 1
     resources:
         mem_mb=2000,

@@ -16,7 +16,7 @@ from typing import Any
 import jsonschema
 import yaml
 
-from xlt.grid import eval_languages, model_training, split_languages
+from xlt.grid import eval_languages, language_count, model_training, split_languages
 from xlt.iso639 import ISO_639_1
 from xlt.registry import ADAPTERS, KINDS, METRICS
 from xlt.resources import train_gpus
@@ -297,6 +297,10 @@ def _semantic_problems(config: dict[str, Any]) -> list[str]:
             if code in ISO_639_1 and code not in languages["seen"]:
                 problems.append(f"{where}.languages[{i}]: {code!r} is not a seen language (languages.seen: "
                                 f"{', '.join(languages['seen'])}); unseen languages never enter training")
+        for code in family.get("weights", {}):
+            if code not in family.get("languages", languages["seen"]):
+                problems.append(f"{where}.weights.{code}: {code!r} is not one of the family's languages "
+                                f"({', '.join(family.get('languages', languages['seen']))})")
         if family["english"] == 0 and 0 in family["n"]:
             problems.append(f"{where}.n: contains 0 while {where}.english is 0: that mixture would be empty")
 
@@ -391,15 +395,18 @@ def _synthetic_pool_problems(config: dict[str, Any]) -> list[str]:
                 continue
             for i, n in enumerate(family["n"]):
                 for split, count in (("train", lambda c: c), ("validation", lambda c: math.ceil(c * fraction))):
-                    english, other = count(family["english"]), count(n)
+                    english = count(family["english"])
+                    others = [count(language_count(family, n, lang)) for lang in languages]
                     if family["mode"] == "parallel":
-                        needed = max(english, other)
+                        needed = max([english, *others])
                     else:
-                        needed = english + other * len(languages)
+                        needed = english + sum(others)
                     have = spec["data"]["items"][split]
                     if needed > have:
                         how = ("max(english, n)" if family["mode"] == "parallel"
                                else f"english + n x {len(languages)} languages (disjoint)")
+                        if family.get("weights"):
+                            how += ", n times each language's weight"
                         problems.append(
                             f"mixtures.families.{name}.n[{i}]: n={n} needs {needed} {task} {split} items "
                             f"({how}{', times validation_fraction' if split == 'validation' else ''}); "

@@ -42,7 +42,13 @@ def mixture_spec(config: dict[str, Any], family: str, n: int) -> dict[str, Any]:
         "languages": list(spec["languages"]),
         "mode": spec["mode"],
         "validation_fraction": config["mixtures"]["validation_fraction"],
+        **({"weights": dict(spec["weights"])} if spec.get("weights") else {}),  # absent: no rerun of the rest
     }
+
+
+def language_count(family: dict[str, Any], n: int, lang: str) -> int:
+    """Items per task of one non-English language in a family's mixture of ``n``: n, times its weight."""
+    return round(n * family.get("weights", {}).get(lang, 1.0))
 
 
 def runs(config: dict[str, Any]) -> list[dict[str, Any]]:

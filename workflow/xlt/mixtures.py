@@ -39,6 +39,7 @@ import numpy as np
 import polars as pl
 
 from xlt import paths
+from xlt.grid import language_count
 from xlt.io import scan_table, sha256_file, write_json, write_parquet, write_text
 from xlt.provenance import write_provenance
 from xlt.schema import EXAMPLE_SCHEMA, validate_examples
@@ -158,7 +159,7 @@ def build_mixture(spec: dict[str, Any], seed: int, datasets: DatasetFiles | str 
     """
     files = datasets if isinstance(datasets, Mapping) else dataset_files(spec, datasets)
     english, n = spec["english_language"], spec["n"]
-    counts = {english: spec["english"], **{lang: n for lang in spec["languages"]}}
+    counts = {english: spec["english"], **{lang: language_count(spec, n, lang) for lang in spec["languages"]}}
     counts = {lang: count for lang, count in counts.items() if count}
     val_counts = {lang: validation_count(count, spec["validation_fraction"]) for lang, count in counts.items()}
     languages = list(counts)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from xlt.grid import eval_languages, model_training, translation_entry
+from xlt.grid import eval_languages, language_count, model_training, translation_entry
 from xlt.registry import ADAPTERS
 
 # bytes per parameter held on GPUs while training: bf16 weights and gradients, fp32 master weights and two
@@ -67,7 +67,7 @@ def generation_gpus(config: dict[str, Any], model: str) -> int:
 
 def mixture_examples(config: dict[str, Any], family: str, n: int) -> int:
     spec = config["mixtures"]["families"][family]
-    per_task = spec["english"] + n * len(spec["languages"])
+    per_task = spec["english"] + sum(language_count(spec, n, lang) for lang in spec["languages"])
     return math.ceil(per_task * len(spec["tasks"]) * (1 + config["mixtures"]["validation_fraction"]))
 
 

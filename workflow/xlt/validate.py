@@ -15,7 +15,7 @@ import polars as pl
 import yaml
 
 from xlt.config import load_config
-from xlt.grid import eval_languages, mixture_spec, runs
+from xlt.grid import eval_languages, language_count, mixture_spec, runs
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -36,7 +36,7 @@ def run_table(config: dict[str, Any]) -> pl.DataFrame:
     rows = []
     for run in runs(config):
         spec = mixture_spec(config, run["family"], run["n"])
-        per_task = spec["english"] + run["n"] * len(spec["languages"])
+        per_task = spec["english"] + sum(language_count(spec, run["n"], lang) for lang in spec["languages"])
         rows.append({
             "model": run["model"], "mixture": run["mixture"], "seed": run["seed"],
             "tasks": ",".join(spec["tasks"]), "english_per_task": spec["english"],
