@@ -302,6 +302,48 @@ def test_cluster_resources_follow_model_size_and_grow_with_the_attempt(raw):
     retried = train_resources(config, "llama_8b", "st_math", 0, attempt=3)
     assert retried["mem_mb"] == 2 * small["mem_mb"] and retried["runtime"] == 2 * small["runtime"]
 
+def test_attribution_runs_must_be_runs_the_grid_trains(raw):
+    raw["attribution"] = {"runs": [{"model": "tiny_1m", "run": "st_math-n99/seed0"},
+                                   {"model": "nope", "run": "mt-n10/seed0"},
+                                   {"model": "tiny_1m", "run": "mt-n10/seed7"},
+                                   {"model": "tiny_1m", "run": "st_math-n40/seed0"},
+                                   {"model": "tiny_1m", "run": "st_math-n40/seed0"}]}
+    with pytest.raises(ConfigError) as error:
+        validate_config(raw)
+    assert sorted(error.value.problems) == [
+        "attribution.runs[0].run: n=99 is not in mixtures.families.st_math.n [0, 40]",
+        "attribution.runs[1].model: 'nope' is not a key of models (tiny_1m)",
+        "attribution.runs[2].run: seed 7 is not in seeds [0]",
+        "attribution.runs[4]: tiny_1m st_math-n40/seed0 is listed twice"]
+    raw["attribution"] = {"runs": [{"model": "tiny_1m", "run": "mt-n10"}]}
+    with pytest.raises(ConfigError, match=r"attribution.runs\[0\].run: 'mt-n10' does not match"):
+        validate_config(raw)
+    raw["attribution"] = {}
+    settings = validate_config(raw)["attribution"]
+    assert settings == {"runs": [], "checkpoint_every": 1, "layers": ["*"], "primary": "cosine", "top_k": 100,
+                        "test_items_per_language": 20, "train_items": None, "seed": 0, "projection": None,
+                        "precision": "float32", "batch_size": 16, "shards": 1}
+
+
+def test_attribution_jobs_are_sized_from_the_model_and_the_projection(raw):
+    from xlt.resources import attribution_resources
+
+    raw["models"]["llama_8b"] = {"source": "hub", "path": "meta-llama/Llama-3.1-8B", "revision": "main",
+                                 "params_m": 8000, "training": {"per_device_batch_size": 8}}
+    raw["attribution"] = {"runs": [{"model": "llama_8b", "run": "st_math-n40/seed0"}]}
+    exact = validate_config(raw)
+    raw["attribution"].update(projection=32, precision="bfloat16")
+    projected = validate_config(raw)
+    assert attribution_resources(exact, "tiny_1m", "st_math", 40)["gpu"] == 0
+    # exact: every test example's gradient is an 8B-number vector; projected: 32 x 32 per layer, bf16 weights
+    assert attribution_resources(exact, "llama_8b", "st_math", 40)["gpu"] == 8
+    assert attribution_resources(projected, "llama_8b", "st_math", 40)["gpu"] == 1
+    raw["attribution"]["shards"] = 4
+    sharded = validate_config(raw)
+    assert attribution_resources(sharded, "llama_8b", "st_math", 40)["runtime"] < \
+        attribution_resources(projected, "llama_8b", "st_math", 40)["runtime"]
+
+
 HUB_TEST = {"adapter": "mgsm", "dataset": "juletxara/mgsm", "revision": "refs/convert/parquet"}
 HUB_DATA = {"source": "hub", "splits": {"train": {**HUB_TEST, "split": "train"}, "validation": {"from_train": 5},
                                         "test": HUB_TEST}}

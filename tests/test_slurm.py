@@ -79,6 +79,9 @@ def test_the_study_runs_on_slurm_and_equals_the_local_run(small_study, slurm_clu
         "rule_train", "rule_generate", "rule_score", "rule_figure", "rule_report"}
     for name in ("results.parquet", "run_summary.parquet"):
         assert pl.read_parquet(workdir / "results/tables" / name).equals(pl.read_parquet(local / "results/tables" / name)), name
+    # mt-n10 is attributed (study B): its TracIn scores and share tables are recomputed on SLURM too
+    attributed = "results/tables/attribution/tiny_1m/mt-n10/seed0/shares.parquet"
+    assert pl.read_parquet(workdir / attributed).equals(pl.read_parquet(local / attributed))
     for run in RERUN:
         for task in ("math", "summarization", "instruction_following"):
             scores = f"results/runs/tiny_1m/{run}/scores/{task}.parquet"

@@ -147,26 +147,31 @@ def hub_data_resources(config: dict[str, Any], task: str, attempt: int = 1) -> d
 
 def attribution_resources(config: dict[str, Any], model: str, family: str, n: int, attempt: int = 1
                           ) -> dict[str, Any]:
-    """GPUs, memory and runtime of one attribution shard: the model in the attribution precision plus the test
-    examples' gradient vectors (exact: every chosen parameter; projected: k x k per layer in fp16), and a
-    forward and backward (about 6 x params x tokens) per example and checkpoint."""
+    """GPUs, memory and runtime of one attribution shard. Memory: the model in the attribution precision with
+    its activations and their gradients (2.5x the weights), one batch of per-example gradients, and every test
+    example's gradient vector (exact: one number per chosen parameter; projected: k x k per layer in fp16, for
+    up to 1,000 layers). Runtime: a forward and backward (about 6 x params x tokens) per example and checkpoint.
+    """
     settings, spec = config["attribution"], config["models"][model]
     params = spec["params_m"] * 1e6
     bytes_per = {"float64": 8, "float32": 4, "bfloat16": 2}[settings["precision"]]
     tests = len(config["mixtures"]["families"][family]["tasks"]) * len(eval_languages(config)) * \
         settings["test_items_per_language"]
-    vector = params * bytes_per if settings["projection"] is None else 2 * 4 * 32 * settings["projection"] ** 2
-    gigabytes = (params * bytes_per * 3 + tests * vector) / 1e9 * ACTIVATION_MARGIN
+    if settings["projection"] is None:
+        vector_bytes = params * bytes_per
+    else:
+        vector_bytes = 1000 * settings["projection"] ** 2 * 2
+    gigabytes = (params * bytes_per * 2 * ACTIVATION_MARGIN + (settings["batch_size"] + tests) * vector_bytes) / 1e9
     gpus = 0 if not on_gpu(config, model) else min(_power_of_two(gigabytes / config["cluster"]["gpu_memory_gb"]),
                                                    config["cluster"]["gpus_per_node"])
     training = model_training(config, model)
-    train_items = mixture_examples(config, family, n) / settings["shards"]
+    train_items = mixture_examples(config, family, n)
+    steps = max(1, train_items * training["epochs"] // training["batch_size"])
+    checkpoints = max(1, math.ceil(steps / training["save_steps"] / settings["checkpoint_every"]))
     if settings["train_items"]:
-        train_items = min(train_items, settings["train_items"] / settings["shards"])
-    steps = max(1, mixture_examples(config, family, n) * training["epochs"] // training["batch_size"])
-    checkpoints = max(1, steps // training["save_steps"] // settings["checkpoint_every"])
-    flops = 6 * params * (train_items + tests) * training["max_length"] / 2 * checkpoints
-    host = max(_host_memory_for(spec["params_m"]), math.ceil(gigabytes * 1000 * 1.5) if not gpus else 0)
+        train_items = min(train_items, settings["train_items"])
+    flops = 6 * params * (train_items / settings["shards"] + tests) * training["max_length"] / 2 * checkpoints
+    host = max(_host_memory_for(spec["params_m"]), 0 if gpus else math.ceil(gigabytes * 1000 * 1.5))
     return {"gpu": gpus, "mem_mb": scaled(host, attempt),
             "runtime": scaled(_minutes(flops, gpus, config["cluster"], startup=10), attempt),
             **cluster_fields(config, gpus)}
