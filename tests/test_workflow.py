@@ -155,6 +155,8 @@ def test_attribution_of_the_small_study_writes_share_tables_that_add_up(study):
         imbalance = pl.read_csv(folder / "imbalance.csv")
         seen = imbalance.filter(pl.col("test_lang").is_in(config["languages"]["seen"]))
         assert seen["own_ratio"].mean() > 1.5, imbalance
+        sensitivity = pl.read_csv(folder / "k_sensitivity.csv")
+        assert sensitivity["k"].n_unique() >= 3 and set(sensitivity["normalisation"]) == {"cosine", "dot"}
         zero_shot = pl.read_csv(folder / "zero_shot.csv")
         assert set(zero_shot["test_lang"]) == set(config["languages"]["unseen"])
         matrix = pl.read_csv(folder / "share_matrix.csv")

@@ -98,6 +98,9 @@ rule attribution_tables:
         imbalance=paths.attribution_table(
             "{model}", "{family}-n{n}/seed{seed}", "imbalance.csv"
         ),
+        sensitivity=paths.attribution_table(
+            "{model}", "{family}-n{n}/seed{seed}", "k_sensitivity.csv"
+        ),
     log:
         paths.log_file("attribute", "tables", "{model}", "{family}-n{n}", "seed{seed}"),
     conda:
@@ -112,7 +115,7 @@ rule attribution_tables:
         "python -m xlt.cli attribute tables --examples {input.examples} --scores {input.scores} "
         "--spec {params.spec:q} --shares {output.shares} --matrix {output.matrix} "
         "--reinforce {output.reinforce} --zero-shot {output.zero_shot} "
-        "--imbalance {output.imbalance} > {log} 2>&1"
+        "--imbalance {output.imbalance} --sensitivity {output.sensitivity} > {log} 2>&1"
 
 
 rule attribution_figure:

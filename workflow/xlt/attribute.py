@@ -11,7 +11,7 @@ Four steps, one rule each (``workflow/rules/attribute.smk``):
   dot and cosine terms of TracIn (``xlt.tracin``), written atomically, so a killed job redoes only its shard.
 - ``tables``: the analyses (``xlt.influence``) over the shards: language shares of the top-k proponents and
   opponents (TracInCP over all checkpoints, and each checkpoint's own term), reinforce vs complement, zero-shot
-  languages, imbalance; dot and cosine both.
+  languages, imbalance, and the sensitivity of the headline shares to k; dot and cosine both.
 - ``figure``: the share heatmap, shares over checkpoints, and reinforce vs complement bars of one run.
 
 Usage::
@@ -24,7 +24,7 @@ Usage::
         --model tiny_1m --spec '<json: model entry, base, max_length and the attribution settings>' \
         --shard 0 --shards 1 --out .../attribution/scores/shard0-of1.parquet
     python -m xlt.cli attribute tables --examples ... --scores .../scores/shard*.parquet --spec '<json>' \
-        --shares ... --matrix ... --reinforce ... --zero-shot ... --imbalance ...
+        --shares ... --matrix ... --reinforce ... --zero-shot ... --imbalance ... --sensitivity ...
     python -m xlt.cli attribute figure shares --shares .../shares.parquet --reinforce .../reinforce.csv \
         --spec '<json>' --out results/figures/attribution/tiny_1m/mt-n30/seed0/shares.pdf --notes ...
 """
@@ -199,9 +199,34 @@ def attribution_tables(examples: pl.DataFrame, shards: list[pl.DataFrame], spec:
                                            pl.col("ratio_high").round(2)))
               .pivot(on="train_lang", index="test_lang", values="cell", maintain_order=True))
     reinforce = pl.concat(reinforce_parts).select("normalisation", *influence.REINFORCE_SCHEMA)
-    return {"shares": shares, "matrix": matrix, "reinforce": reinforce,
+    sensitivity = k_sensitivity(train, test, {name: tracin_total(matrices[name]) for name in NORMALISATIONS}, k,
+                                spec, languages)
+    return {"shares": shares, "matrix": matrix, "reinforce": reinforce, "sensitivity": sensitivity,
             "zero_shot": influence.zero_shot_table(headline, languages).drop("step"),
             "imbalance": influence.imbalance_table(headline.drop("step"))}
+
+
+def k_sensitivity(train: pl.DataFrame, test: pl.DataFrame, totals: dict[str, np.ndarray], k: int,
+                  spec: dict[str, Any], languages: list[str]) -> pl.DataFrame:
+    """How the headline numbers move with k and the normalisation: per test language, the own-language and
+    English shares of the top-k proponents and the own-language ratio to chance, for k/4 ... 4k (within the
+    pool), cosine and dot."""
+    english = spec["languages"]["english"]
+    ks = sorted({max(1, min(value, train.height)) for value in (k // 4, k // 2, k, 2 * k, 4 * k)})
+    rows = []
+    for name, scores in totals.items():
+        for value in ks:
+            table = influence.share_table(train, test, scores, value, "proponents", spec["bootstrap_samples"],
+                                          spec["seed"], spec["confidence"], languages)
+            own = table.filter(pl.col("test_lang") == pl.col("train_lang")).select(
+                "test_lang", pl.col("share").alias("own_share"), pl.col("ratio").alias("own_ratio"),
+                pl.col("ratio_low").alias("own_ratio_low"), pl.col("ratio_high").alias("own_ratio_high"))
+            from_english = table.filter(train_lang=english).select("test_lang",
+                                                                   pl.col("share").alias("english_share"))
+            rows.append(from_english.join(own, on="test_lang", how="left", maintain_order="left")
+                        .with_columns(normalisation=pl.lit(name), k=pl.lit(value)))
+    return pl.concat(rows).select("normalisation", "k", "test_lang", "own_share", "own_ratio", "own_ratio_low",
+                                  "own_ratio_high", "english_share")
 
 
 # ---- figures -----------------------------------------------------------------------------------------------
@@ -347,7 +372,7 @@ def tables_main(args) -> int:
     spec = json.loads(args.spec)
     tables = attribution_tables(read_table(args.examples), [read_table(path) for path in args.scores], spec)
     outputs = {"shares": args.shares, "matrix": args.matrix, "reinforce": args.reinforce,
-               "zero_shot": args.zero_shot, "imbalance": args.imbalance}
+               "zero_shot": args.zero_shot, "imbalance": args.imbalance, "sensitivity": args.sensitivity}
     write_parquet(tables["shares"], args.shares)
     written = [Path(args.shares)]
     for name, path in outputs.items():
@@ -406,7 +431,7 @@ def main(argv: list[str] | None = None) -> int:
     tables.add_argument("--examples", required=True)
     tables.add_argument("--scores", nargs="+", required=True, help="every shard of the run")
     tables.add_argument("--spec", required=True, help="JSON: top_k, primary, languages, bootstrap settings")
-    for name in ("shares", "matrix", "reinforce", "zero-shot", "imbalance"):
+    for name in ("shares", "matrix", "reinforce", "zero-shot", "imbalance", "sensitivity"):
         tables.add_argument(f"--{name}", required=True)
     tables.set_defaults(handler=tables_main)
     figure = commands.add_parser("figure", help="one attribution figure of one run")

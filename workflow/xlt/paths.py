@@ -148,7 +148,7 @@ def per_language_table(model: str, setting: str, task: str, extension: str = "cs
 
 def attribution_table(model: str, run: str, name: str) -> str:
     """``name``: shares.parquet (shares.csv beside it), share_matrix.csv, reinforce.csv, zero_shot.csv,
-    imbalance.csv."""
+    imbalance.csv, k_sensitivity.csv."""
     return f"{TABLES}/attribution/{model}/{run}/{name}"
 
 

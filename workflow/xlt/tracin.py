@@ -124,10 +124,9 @@ def checkpoint_scores(model, tokenizer, train: list[list[dict[str, str]]], test:
     encoded = encode_all(tokenizer, train, max_length)
     dot = np.full((len(train), len(test)), np.nan)
     train_norms, train_losses = np.full(len(train), np.nan), np.full(len(train), np.nan)
-    layers_list = layers
     for batch_indices in length_batches(encoded, batch_size):
         batch = pad_batch([encoded[i] for i in batch_indices], pad)
-        grads = example_gradients(model, layers_list, batch, projector, vector_dtype)
+        grads = example_gradients(model, layers, batch, projector, vector_dtype)
         dot[batch_indices] = (grads.vectors.to(compute) @ test_vectors.T).double().numpy()
         train_norms[batch_indices] = grads.squared_norms.sqrt().numpy()
         train_losses[batch_indices] = grads.losses.double().numpy()
