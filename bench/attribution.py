@@ -215,12 +215,17 @@ def projected_share_matrix(run: Path, dims: list[int]) -> None:
     from xlt.attribute import attribution_tables, score_shard
     from xlt.io import read_table
 
+    import os
+
+    run = run.resolve()
+    workdir = run.parents[4]  # {workdir}/results/runs/{model}/{mixture}/seed{seed}
+    os.chdir(workdir)  # training.json lists the checkpoints relative to the study folder
     shard = run / "attribution/scores/shard0-of1.parquet"
     spec = json.loads(shard.with_name("shard0-of1.provenance.json").read_text())["params"]
     spec = {key: spec[key] for key in ("model", "base", "max_length", "attribution")}
     model_key = run.parent.parent.name
     model_run = f"{run.parent.name}/{run.name}"
-    tables_dir = ROOT / "results/tables/attribution" / model_key / model_run
+    tables_dir = workdir / "results/tables/attribution" / model_key / model_run
     analysis = json.loads((tables_dir / "shares.provenance.json").read_text())["params"]
     exact = read_table(tables_dir / "shares.parquet").filter(pl.col("step").is_null())
     examples = read_table(run / "attribution/examples.parquet")

@@ -297,7 +297,7 @@ def share_over_checkpoints(shares: pl.DataFrame, spec: dict[str, Any], run: str
         ax.set_title(f"share from: {name}")
         ax.set_xlabel("checkpoint step")
     axes[0].set_ylabel(f"share of top-{rows['k'][0]} proponents")
-    axes[-1].legend(title="test language", fontsize=8, ncol=2)
+    axes[-1].legend(title="test language", fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0))
     figure.suptitle(f"{run}: where each test language's proponents come from, checkpoint by checkpoint "
                     f"({spec['primary']})", fontsize=10)
     return figure, series.drop("cells")

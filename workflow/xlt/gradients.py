@@ -85,8 +85,13 @@ def pad_batch(examples: list[dict[str, list[int]]], pad_token_id: int, side: str
 
 def example_losses(model, batch: TokenBatch) -> torch.Tensor:
     """(batch,) mean cross-entropy of each example over its reply tokens (next-token prediction)."""
-    logits = model(input_ids=batch.input_ids, attention_mask=batch.attention_mask,
-                   position_ids=batch.position_ids, use_cache=False).logits
+    if bool(batch.attention_mask[:, 0].all()):
+        # right padding: under the causal mask no real token sees a pad, so the padding mask changes nothing a
+        # loss depends on; without it attention takes the causal fast path
+        logits = model(input_ids=batch.input_ids, position_ids=batch.position_ids, use_cache=False).logits
+    else:
+        logits = model(input_ids=batch.input_ids, attention_mask=batch.attention_mask,
+                       position_ids=batch.position_ids, use_cache=False).logits
     logits = logits[:, :-1]
     if logits.dtype in (torch.float16, torch.bfloat16):
         logits = logits.float()  # the loss in fp32, as the Trainer's is
@@ -198,12 +203,19 @@ def example_gradients(model, layers: dict[str, nn.Linear], batch: TokenBatch, pr
     finally:
         for handle in handles:
             handle.remove()
-    real = batch.attention_mask.bool()[..., None]  # padded positions contribute nothing (and may hold NaN)
-    pieces, squared = [], torch.zeros(len(losses), dtype=torch.float64)
+    real = batch.attention_mask.bool()[..., None]
+    # Right padding: a pad position's output gradient is exactly 0 (no loss on it, no real token attends to it),
+    # so it adds nothing. Left padding: a pad query may attend to nothing (NaN), so pads are zeroed first.
+    left_padded = bool((~real[:, 0, 0]).any())
+    size = sum(projector.size(name, layers[name]) if projector else layer_size(layers[name]) for name in names)
+    vectors = torch.empty((len(losses), size), dtype=vector_dtype or grads[0].dtype)
+    squared = torch.zeros(len(losses), dtype=torch.float64)
+    offset = 0
     for name, grad in zip(names, grads, strict=True):
         layer = layers[name]
-        x = torch.where(real, captured[name][0].detach(), 0.0)
-        g = torch.where(real, grad.detach(), 0.0)
+        x, g = captured[name][0].detach(), grad.detach()
+        if left_padded:
+            x, g = torch.where(real, x, 0.0), torch.where(real, g, 0.0)
         if layer.bias is not None and layer.bias.requires_grad:
             x = torch.cat([x, real.to(x.dtype)], dim=-1)
         if projector is None:
@@ -216,8 +228,9 @@ def example_gradients(model, layers: dict[str, nn.Linear], batch: TokenBatch, pr
             x = x if p_in is None else x @ p_in.to(x.dtype).T
             g = g if p_out is None else g @ p_out.to(g.dtype).T
             piece = torch.bmm(g.transpose(1, 2), x).reshape(len(losses), -1)
-        pieces.append(piece if vector_dtype is None else piece.to(vector_dtype))
-    return ExampleGradients(torch.cat(pieces, dim=1), squared, losses.detach())
+        vectors[:, offset:offset + piece.shape[1]] = piece
+        offset += piece.shape[1]
+    return ExampleGradients(vectors, squared, losses.detach())
 
 
 def flat_gradient(model, layers: dict[str, nn.Linear], batch: TokenBatch) -> torch.Tensor:
