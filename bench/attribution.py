@@ -210,12 +210,12 @@ def speed_and_exactness(args) -> None:
 
 def projected_share_matrix(run: Path, dims: list[int]) -> None:
     """The run's share matrix from projected gradients against the exact one (make study's tables)."""
+    import os
+
     import polars as pl
 
     from xlt.attribute import attribution_tables, score_shard
     from xlt.io import read_table
-
-    import os
 
     run = run.resolve()
     workdir = run.parents[4]  # {workdir}/results/runs/{model}/{mixture}/seed{seed}
