@@ -193,6 +193,18 @@ def test_kept_checkpoints_take_every_kth_back_from_the_last():
         kept_checkpoints({"checkpoints": [{"path": "c", "step": 1, "learning_rate": None}]})
 
 
+def test_a_missing_or_incomplete_checkpoint_fails_naming_it(tmp_path):
+    from xlt.loading import ModelLoadError, load_checkpoint
+
+    spec = {"source": "embedded", "train_mode": "full", "trust_remote_code": False}
+    with pytest.raises(ModelLoadError, match=r"checkpoint-7: no such checkpoint \(listed in the run's training.json"):
+        load_checkpoint("tiny", spec, str(tmp_path), tmp_path / "checkpoint-7", torch.float32)
+    (tmp_path / "checkpoint-8").mkdir()
+    with pytest.raises(ModelLoadError, match=r"checkpoint-8: a LoRA checkpoint without adapter_model.safetensors"):
+        load_checkpoint("tiny", {**spec, "train_mode": "lora"}, str(tmp_path), tmp_path / "checkpoint-8",
+                        torch.float32)
+
+
 # ---- the analyses on a planted fixture ------------------------------------------------------------------------
 
 

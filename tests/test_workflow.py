@@ -99,30 +99,9 @@ def test_the_analysis_writes_every_figure_table_and_the_report(study):
     assert "fig3_scores_by_n.png" in (workdir / "snakemake_report.html").read_text()
 
 
-def test_audit_traces_a_figure_back_to_the_raw_datasets(study):
-    workdir, _, _ = study
-    result = subprocess.run([sys.executable, "-m", "xlt.cli", "audit", "results/figures/fig3_scores_by_n.pdf",
-                             "--json"], cwd=workdir, capture_output=True, text=True,
-                            env={**__import__("os").environ, "PYTHONPATH": str(ROOT / "workflow")})
-    assert result.returncode == 0, result.stdout[-2000:] + result.stderr
-    report = json.loads(result.stdout)
-    stages = set()
-
-    def collect(node):
-        stages.add(node.get("stage"))
-        for child in node.get("inputs", []):
-            collect(child)
-
-    collect(report["lineage"])
-    assert {"figure", "tables", "score", "generate", "eval_prompts", "train", "mixtures", "base_model",
-            "tokenizer", "data"} <= stages
-    assert report["summary"]["modified"] == report["summary"]["stale"] == 0
-
-
-def test_audit_traces_an_attribution_figure_back_to_training_and_the_datasets(study):
-    workdir, _, _ = study
-    result = subprocess.run([sys.executable, "-m", "xlt.cli", "audit",
-                             f"results/figures/attribution/{MODEL}/mt-n10/seed0/shares.pdf", "--json"], cwd=workdir,
+def audited_stages(workdir, artifact: str) -> tuple[set[str], dict[str, int]]:
+    """The stages of every node in ``xlt audit``'s lineage of ``artifact``, and the audit's summary counts."""
+    result = subprocess.run([sys.executable, "-m", "xlt.cli", "audit", artifact, "--json"], cwd=workdir,
                             capture_output=True, text=True,
                             env={**__import__("os").environ, "PYTHONPATH": str(ROOT / "workflow")})
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr
@@ -135,9 +114,23 @@ def test_audit_traces_an_attribution_figure_back_to_training_and_the_datasets(st
             collect(child)
 
     collect(report["lineage"])
+    return stages, report["summary"]
+
+
+def test_audit_traces_a_figure_back_to_the_raw_datasets(study):
+    workdir, _, _ = study
+    stages, summary = audited_stages(workdir, "results/figures/fig3_scores_by_n.pdf")
+    assert {"figure", "tables", "score", "generate", "eval_prompts", "train", "mixtures", "base_model",
+            "tokenizer", "data"} <= stages
+    assert summary["modified"] == summary["stale"] == 0
+
+
+def test_audit_traces_an_attribution_figure_back_to_training_and_the_datasets(study):
+    workdir, _, _ = study
+    stages, summary = audited_stages(workdir, f"results/figures/attribution/{MODEL}/mt-n10/seed0/shares.pdf")
     assert {"attribute_figure", "attribute_tables", "attribute_scores", "attribute_examples", "train", "mixtures",
             "base_model", "eval_prompts", "data"} <= stages
-    assert report["summary"]["modified"] == report["summary"]["stale"] == 0
+    assert summary["modified"] == summary["stale"] == 0
 
 
 def test_attribution_of_the_small_study_writes_share_tables_that_add_up(study):

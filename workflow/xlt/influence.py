@@ -130,7 +130,9 @@ def reinforce_rates(train: pl.DataFrame, test: pl.DataFrame, scores: np.ndarray,
             continue
         own_keys = set(keys[own])
         rates[j] = np.mean([keys[i] in own_keys for i in cross])
-        chances[j] = np.mean([np.isin(pool[train_langs[i]], list(own_keys)).mean() for i in cross])
+        # the chance of a random item of a language translating an own-language proponent, once per language
+        in_pool = {lang: np.isin(pool[lang], list(own_keys)).mean() for lang in set(train_langs[cross])}
+        chances[j] = np.mean([in_pool[train_langs[i]] for i in cross])
     return rates, chances, cross_counts
 
 

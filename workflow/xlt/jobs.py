@@ -94,10 +94,14 @@ def base_model_input(config: dict[str, Any], model: str) -> list[str]:
 # ---- train.smk ---------------------------------------------------------------------------------------------
 
 
+def model_entry(config: dict[str, Any], model: str) -> dict[str, Any]:
+    """A model's config entry without what only building (architecture, pretrain) or training overrides read."""
+    return {k: v for k, v in config["models"][model].items() if k not in ("training", "pretrain", "architecture")}
+
+
 def train_spec(config: dict[str, Any], model: str) -> str:
     """The model entry, its base path and its resolved training settings (nothing of other models)."""
-    entry = {k: v for k, v in config["models"][model].items() if k not in ("training", "pretrain", "architecture")}
-    return canonical_json({"model": entry, "base": base_model_path(config, model),
+    return canonical_json({"model": model_entry(config, model), "base": base_model_path(config, model),
                            "training": grid.model_training(config, model)})
 
 
@@ -179,9 +183,8 @@ ATTRIBUTION_GRADIENTS = ("layers", "projection", "precision", "batch_size", "che
 def attribution_scores_spec(config: dict[str, Any], model: str) -> str:
     """What the gradients depend on: the model and how training tokenized (max_length), the layers, projection,
     precision and checkpoints (not top_k or the analysis: changing those reruns no gradient)."""
-    entry = {k: v for k, v in config["models"][model].items() if k not in ("training", "pretrain", "architecture")}
     settings = config["attribution"]
-    return canonical_json({"model": entry, "base": base_model_path(config, model),
+    return canonical_json({"model": model_entry(config, model), "base": base_model_path(config, model),
                            "max_length": grid.model_training(config, model)["max_length"],
                            "attribution": {key: settings[key] for key in ATTRIBUTION_GRADIENTS}})
 

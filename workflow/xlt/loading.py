@@ -34,9 +34,15 @@ def load_base_model(model_key: str, model_spec: dict[str, Any], path: str, dtype
         offline = " (the hub is unreachable or HF_HUB_OFFLINE is set: download it first)" \
             if model_spec["source"] == "hub" else ""
         raise ModelLoadError(f"{where}: cannot load {path!r}{offline}: {error}") from error
-    if tokenizer.pad_token is None:  # base checkpoints often ship without one
+    return model, prepared_tokenizer(tokenizer)
+
+
+def prepared_tokenizer(tokenizer):
+    """A loaded tokenizer as training uses it: a pad token (base checkpoints often ship without one, then eos)
+    and a chat template (``xlt.tokenizer``'s where it has none)."""
+    if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
-    return model, ensure_chat_template(tokenizer)
+    return ensure_chat_template(tokenizer)
 
 
 def load_checkpoint(model_key: str, model_spec: dict[str, Any], base_path: str, checkpoint: str | Path, dtype):
@@ -63,11 +69,8 @@ def load_checkpoint(model_key: str, model_spec: dict[str, Any], base_path: str, 
         require_safetensors(str(checkpoint), f"checkpoint of models.{model_key}")
         remote = model_spec["trust_remote_code"]
         has_tokenizer = (checkpoint / "tokenizer_config.json").is_file()
-        tokenizer = AutoTokenizer.from_pretrained(str(checkpoint) if has_tokenizer else base_path,
-                                                  trust_remote_code=remote)
-        if tokenizer.pad_token is None:
-            tokenizer.pad_token = tokenizer.eos_token
-        tokenizer = ensure_chat_template(tokenizer)
+        tokenizer = prepared_tokenizer(AutoTokenizer.from_pretrained(str(checkpoint) if has_tokenizer else base_path,
+                                                                     trust_remote_code=remote))
         model = AutoModelForCausalLM.from_pretrained(str(checkpoint), dtype=dtype, use_safetensors=True,
                                                      trust_remote_code=remote)
         for parameter in model.parameters():

@@ -351,14 +351,12 @@ def _train_holding_lock(model_key: str, model_spec: dict[str, Any], base_path: s
     }
     write_parquet(log, files.log)
     write_json(summary, files.summary)
-    write_provenance(model_dir, stage="train", module=__name__,
-                     params={"model": model_key, "model_spec": model_spec, "base": base_path, "training": settings},
-                     inputs=list(inputs.values()), outputs=sorted(p for p in model_dir.iterdir() if p.is_file()),
-                     started=started, seed=seed)
+    params = {"model": model_key, "model_spec": model_spec, "base": base_path, "training": settings}
+    write_provenance(model_dir, stage="train", module=__name__, params=params, inputs=list(inputs.values()),
+                     outputs=sorted(p for p in model_dir.iterdir() if p.is_file()), started=started, seed=seed)
     # training.json lists the kept checkpoints attribution reads: its own sidecar ties them to this job
-    write_provenance(files.summary, stage="train", module=__name__,
-                     params={"model": model_key, "model_spec": model_spec, "base": base_path, "training": settings},
-                     inputs=list(inputs.values()), outputs=[files.summary, files.log], started=started, seed=seed)
+    write_provenance(files.summary, stage="train", module=__name__, params=params, inputs=list(inputs.values()),
+                     outputs=[files.summary, files.log], started=started, seed=seed)
     write_json({**job, "finished": True}, checkpoints_dir / JOB_FILE)  # a rerun of this job retrains
     return summary
 
