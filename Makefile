@@ -25,4 +25,4 @@ lint: venv
 	snakemake --lint
 
 bench: venv
-	python bench/mixtures.py && python bench/generate.py && python bench/train.py && python bench/dag.py && python bench/attribution.py
+	python bench/rouge_reference.py && python bench/math_reference.py && python bench/mixtures.py && python bench/generate.py && python bench/train.py && python bench/dag.py && python bench/attribution.py

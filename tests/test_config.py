@@ -368,6 +368,9 @@ BAD_HUB_CONFIGS = [
      "tasks.math.data.splits.test.languages: the evaluation language 'ko' has no test data"),
     ("judge metric without a judge", "tasks.instruction_following.metrics", ["judge_rating"],
      "tasks.instruction_following.metrics[0]: judge_rating needs a judge"),
+    ("a script choice where rows have no script", "tasks.math.data.splits.test",
+     {**HUB_TEST, "scripts": {"zh": "Hans"}},
+     "tasks.math.data.splits.test.scripts: the 'mgsm' adapter's rows have no script column to choose from"),
 ]
 
 
@@ -400,6 +403,24 @@ def test_hub_defaults_translation_system_and_the_paper_study():
     raw = yaml.safe_load((ROOT / "studies" / "paper.yaml").read_text())
     del raw["translation"]["name"]
     assert validate_config(raw)["translation"]["name"] == "aya-23-35B"  # the model path's last part
+
+
+def test_rouge_l_means_the_rouge_of_the_tasks_data(raw):
+    """rouge_l is XL-Sum's scorer for XL-Sum data and the script-aware one for the synthetic benchmark; a named
+    variant is kept as written."""
+    assert validate_config(raw)["tasks"]["summarization"]["metrics"] == ["rouge_l_script"]
+    paper = yaml.safe_load((ROOT / "studies" / "paper.yaml").read_text())
+    paper["tasks"]["summarization"]["metrics"] = ["rouge_l"]
+    assert validate_config(paper)["tasks"]["summarization"]["metrics"] == ["rouge_l_xlsum"]
+    paper["tasks"]["summarization"]["metrics"] = ["rouge_l_script", "rouge_l_xlsum"]
+    assert validate_config(paper)["tasks"]["summarization"]["metrics"] == ["rouge_l_script", "rouge_l_xlsum"]
+    assert load_config(ROOT / "studies" / "paper.yaml")["tasks"]["summarization"]["metrics"] == ["rouge_l_xlsum"]
+    # A language whose XL-Sum processing rouge_l_xlsum does not reproduce is refused, naming the key.
+    paper["languages"]["unseen"].append("th")
+    paper["tasks"]["summarization"]["data"]["splits"]["test"]["languages"].append("th")
+    with pytest.raises(ConfigError, match=r"tasks\.summarization\.metrics\[1\]: rouge_l_xlsum does not reproduce "
+                                          r"XL-Sum's scorer for 'th' \(Thai word segmentation"):
+        validate_config(paper)
 
 
 def test_mt_judge_and_hub_data_jobs_are_sized_from_their_models():

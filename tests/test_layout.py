@@ -43,7 +43,7 @@ def test_no_stage_module_imports_another_stage_module():
 
 def test_xlt_modules_are_imported_at_the_top_of_every_module():
     """No import inside a function to dodge a cycle or a heavy dependency: libraries are split instead. (The
-    ``evaluate`` module xlt_rouge is loaded by path, from evaluate's cache: it imports xlt when it is called.)"""
+    ``evaluate`` modules are loaded by path, from evaluate's cache, and are not part of the package.)"""
     lazy = {str(path.relative_to(PACKAGE)): [name for name, at_top in xlt_imports(path) if not at_top]
             for path in PACKAGE.rglob("*.py") if "evaluate_modules" not in path.parts}
     assert {path: names for path, names in lazy.items() if names} == {}
@@ -153,10 +153,12 @@ def test_every_path_a_job_reads_or_writes_is_one_its_rule_declares(small_study, 
 
 def test_each_registry_entry_has_its_implementation():
     """xlt.registry lists the extension points; the modules that implement them cover exactly those names."""
-    from xlt import adapters, attribute, figures, registry, score
+    from xlt import adapters, attribute, figures, metrics, registry
 
     assert set(adapters.ADAPTERS) == set(registry.ADAPTERS)
     assert list(figures.FIGURES) == list(registry.FIGURES)
     assert list(attribute.FIGURES) == list(registry.ATTRIBUTION_FIGURES)
-    assert set(score.SCORERS) == {name for name, metric in registry.METRICS.items() if not metric.judged}
+    assert {name for name, metric in registry.METRICS.items() if not metric.judged} <= set(metrics.SCORERS)
+    modules = {path.name for path in metrics.EVALUATE_MODULES.iterdir() if (path / f"{path.name}.py").is_file()}
+    assert modules == set(metrics.SCORERS), "every scorer is an evaluate module of its name, and only those"
     assert all(metric.kinds <= set(registry.KINDS) for metric in registry.METRICS.values())

@@ -18,6 +18,8 @@ rule results_tables:
         results_csv=paths.table_file("results.csv"),
         summary=paths.table_file("run_summary.parquet"),
         summary_csv=paths.table_file("run_summary.csv"),
+        mixtures=paths.table_file("mixture_summary.parquet"),
+        mixtures_csv=paths.table_file("mixture_summary.csv"),
     log:
         paths.log_file("analysis", "results_tables"),
     conda:
@@ -30,7 +32,7 @@ rule results_tables:
         study=lambda w: ANALYSIS_SPEC,
     shell:
         "python -m xlt.cli tables results {input} --study {params.study:q} --examples {output.examples} "
-        "--results {output.results} --summary {output.summary} > {log} 2>&1"
+        "--results {output.results} --summary {output.summary} --mixtures {output.mixtures} > {log} 2>&1"
 
 
 rule data_efficiency:

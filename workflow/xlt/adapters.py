@@ -35,6 +35,19 @@ XLSUM_CONFIGS = {
     "vi": "vietnamese", "cy": "welsh", "yo": "yoruba",
 }
 MGSM_CONFIGS = {code: code for code in ("en", "es", "fr", "de", "ru", "zh", "ja", "th", "sw", "bn", "te")}
+# The labels that open MGSM's exemplars (its train split) and never its test items: (question, answer), each
+# followed by ":" or "：" (google-research/url-nlp mgsm/exemplars.py, the source of juletxara/mgsm's train split;
+# lm-evaluation-harness's mgsm/utils.py lists them too, with small spacing differences).
+MGSM_EXEMPLAR_LABELS = {
+    "bn": ("প্রশ্ন", "ধাপে ধাপে উত্তর"), "de": ("Frage", "Schritt-für-Schritt-Antwort"),
+    "en": ("Question", "Step-by-Step Answer"), "es": ("Pregunta", "Respuesta paso a paso"),
+    "fr": ("Question", "Réponse étape par étape"), "ja": ("問題", "ステップごとの答え"),
+    "ru": ("Задача", "Пошаговое решение"), "sw": ("Swali", "Jibu la Hatua kwa Hatua"),
+    "te": ("ప్రశ్న", "దశలవారీగా సమాధానం"), "th": ("โจทย์", "คำตอบทีละขั้นตอน"), "zh": ("问题", "逐步解答"),
+}
+# Aya's Dolly translations come in two scripts for Chinese (Hans, Hant) and Arabic (Arab, Latn): the ISO 15924
+# script read where a split's `scripts` names none.
+AYA_DEFAULT_SCRIPTS = {"zh": "Hans", "ar": "Arab"}
 # ISO 639-3 (and the individual codes of macrolanguages that Aya uses, e.g. arb, cmn) -> ISO 639-1.
 ISO_639_3_TO_1 = {
     "afr": "af", "amh": "am", "ara": "ar", "arb": "ar", "aze": "az", "azj": "az", "bel": "be", "ben": "bn",
@@ -50,6 +63,7 @@ ISO_639_3_TO_1 = {
     "swe": "sv", "tam": "ta", "tel": "te", "tgk": "tg", "tha": "th", "tur": "tr", "ukr": "uk", "urd": "ur",
     "uzb": "uz", "uzn": "uz", "vie": "vi", "xho": "xh", "yor": "yo", "zho": "zh", "zul": "zu",
 }
+CHAT_ID_FIELDS = ("id", "prompt_id")
 CHAT_ROLES = {"human": "user", "user": "user", "gpt": "assistant", "assistant": "assistant", "chatgpt": "assistant",
               "bard": "assistant", "bing": "assistant", "model": "assistant", "system": "system"}
 _HUB_FILE = re.compile(r"^hf://datasets/(?P<repo>[^@]+)@(?P<revision>[^/]+)/(?P<path>.+)$")
@@ -73,6 +87,7 @@ class Adapter:
     configs: dict[str, str] | None = None  # ISO 639-1 -> config, where the dataset has one config per language
     language: Callable[[], pl.Expr] | None = None  # a row's ISO 639-1 code, where a column says it
     default_config: str | None = None
+    scripts: dict[str, str] | None = None  # lang -> default script, where rows carry a `script` column
 
 
 # ---- the adapters: dataset frame (renamed to the adapter's field names) -> source_id, lang, messages, reference
@@ -99,9 +114,19 @@ def _xlsum(frame: pl.DataFrame, ctx: dict[str, Any]) -> tuple[pl.DataFrame, dict
     return rows, dropped
 
 
+def _without_label(column: str, label: str) -> pl.Expr:
+    """``column`` without a leading "<label>:" (or "<label>："), however the label's words are spaced (copies
+    spell the Russian one "Пошаговоерешение"); other text unchanged."""
+    words = r"\s*".join(map(re.escape, label.split()))
+    return pl.col(column).str.replace(rf"^\s*{words}\s*[:：]\s*", "")
+
+
 def _mgsm(frame: pl.DataFrame, ctx: dict[str, Any]) -> tuple[pl.DataFrame, dict[str, int]]:
     # Rows are aligned across languages: the row index is the parallel item.
     frame, dropped = _drop_nulls(frame, ["answer_number", *ctx["prompt_fields"]])
+    if ctx["lang"] in MGSM_EXEMPLAR_LABELS:  # exemplar turns read like test turns: "Pregunta: ..." -> "..."
+        question, answer = MGSM_EXEMPLAR_LABELS[ctx["lang"]]
+        frame = frame.with_columns(_without_label("question", question), _without_label("answer", answer))
     number = pl.col("answer_number")
     if frame.schema["answer_number"].is_float():  # 18.0 -> "18"
         number = number.map_elements(number_text, return_dtype=pl.String)
@@ -151,10 +176,35 @@ def _mcot_math(frame: pl.DataFrame, ctx: dict[str, Any]) -> tuple[pl.DataFrame, 
     return rows, dropped
 
 
+def _one_script(frame: pl.DataFrame, chosen: dict[str, str], key: str) -> pl.DataFrame:
+    """The rows of ``frame`` in one script per language: ``chosen`` (lang -> script) where it names one.
+
+    Raises ValueError naming ``key`` (the split's `scripts`) when a chosen script is not one the language's rows
+    have, or when a language's rows come in several scripts and none is chosen.
+    """
+    has = {lang: sorted(scripts) for lang, scripts in
+           frame.group_by("lang").agg(pl.col("script").unique().drop_nulls()).iter_rows()}
+    for lang, script in chosen.items():
+        if lang in has and script not in has[lang]:
+            raise ValueError(f"{key}.{lang}: {script!r} is not a script of the split's {lang!r} rows "
+                             f"(they have {has[lang]})")
+    several = {lang: scripts for lang, scripts in has.items() if len(scripts) > 1 and lang not in chosen}
+    if several:
+        lang, scripts = sorted(several.items())[0]
+        raise ValueError(f"{key}: the split's {lang!r} rows come in scripts {scripts}; choose one "
+                         f"(e.g. `scripts: {{{lang}: {scripts[0]}}}`)")
+    wanted = pl.col("lang").replace_strict(chosen, default=None, return_dtype=pl.String)
+    return frame.filter(wanted.is_null() | (pl.col("script") == wanted))
+
+
 def _aya_dolly(frame: pl.DataFrame, ctx: dict[str, Any]) -> tuple[pl.DataFrame, dict[str, int]]:
-    frame, dropped = _drop_nulls(frame, ["id", "targets", *ctx["prompt_fields"]])
-    rows = frame.select(
-        source_id=pl.format("dolly.{}", pl.col("id").cast(pl.String)),  # the Dolly id: parallel across languages
+    frame, dropped = _drop_nulls(frame, ["source_id", "targets", *ctx["prompt_fields"]])
+    one_script = _one_script(frame, ctx["scripts"], ctx["scripts_key"])
+    if one_script.height < frame.height:
+        dropped["other_script"] = frame.height - one_script.height
+    rows = one_script.select(
+        # the Dolly item's id: its translations share it
+        source_id=pl.format("dolly.{}", pl.col("source_id").cast(pl.String)),
         lang=pl.col("lang"),
         messages=_turns(ctx["user"], pl.col("targets")),
         reference=pl.col("targets"),
@@ -165,7 +215,9 @@ def _aya_dolly(frame: pl.DataFrame, ctx: dict[str, Any]) -> tuple[pl.DataFrame, 
 def _chat(frame: pl.DataFrame, ctx: dict[str, Any]) -> tuple[pl.DataFrame, dict[str, int]]:
     column = ctx["turns_field"]
     role_key, content_key = ("from", "value") if column == "conversations" else ("role", "content")
-    ids = pl.col("id").cast(pl.String) if "id" in frame.columns else pl.col("row").cast(pl.String)
+    # the item's id: `id` (ShareGPT), `prompt_id` (UltraChat has no `id`), else the row of the split
+    ids = next((pl.col(name).cast(pl.String) for name in CHAT_ID_FIELDS if name in frame.columns),
+               pl.col("row").cast(pl.String))
     turns = frame.select(
         source_id=pl.format("chat.{}", ids),
         turns=pl.col(column).list.eval(pl.struct(
@@ -197,9 +249,9 @@ ADAPTERS: dict[str, Adapter] = {
                      configs=XLSUM_CONFIGS),
     "mgsm": Adapter(("question", "answer", "answer_number"), "{question}", _mgsm, configs=MGSM_CONFIGS),
     "mcot_math": Adapter(("question", "answer", "lang"), "{question}", _mcot_math, language=lambda: pl.col("lang")),
-    "aya_dolly": Adapter(("id", "inputs", "targets", "language"), "{inputs}", _aya_dolly,
+    "aya_dolly": Adapter(("source_id", "inputs", "targets", "language", "script"), "{inputs}", _aya_dolly,
                          language=lambda: pl.col("language").replace_strict(ISO_639_3_TO_1, default=None),
-                         default_config="dolly_machine_translated"),
+                         default_config="dolly_machine_translated", scripts=AYA_DEFAULT_SCRIPTS),
     "chat": Adapter((), None, _chat),
 }
 
@@ -332,7 +384,7 @@ def read_split(task: str, name: str, spec: dict[str, Any], languages: list[str],
     ``hub_split`` config) in the study's ``languages`` (English first): every item, unsampled.
 
     Raises ValueError naming the dataset, config, split and revision when loading fails, a column is missing, or
-    a language asked for is absent.
+    a language asked for is absent; and naming the split's `scripts` key when a script chosen is not in the data.
     """
     adapter = ADAPTERS.get(spec["adapter"])
     if adapter is None:
@@ -341,8 +393,14 @@ def read_split(task: str, name: str, spec: dict[str, Any], languages: list[str],
     template = spec.get("prompt") or adapter.prompt
     prompt_fields = _template_fields(template) if template else []
     fields = list(dict.fromkeys([*adapter.fields, *prompt_fields]))
+    scripts_key = f"tasks.{task}.data.splits.{name}.scripts"
+    if spec.get("scripts") and adapter.scripts is None:
+        raise ValueError(f"{scripts_key}: the {spec['adapter']!r} adapter's rows have no script column to choose "
+                         "from (drop `scripts`)")
     ctx: dict[str, Any] = {"split": split, "prompt_fields": prompt_fields,
-                           "user": _render(template) if template else None}
+                           "user": _render(template) if template else None,
+                           "scripts": {**(adapter.scripts or {}), **(spec.get("scripts") or {})},
+                           "scripts_key": scripts_key}
     pieces, sources, dropped = [], [], {}
 
     def add(frame: pl.DataFrame, **extra: Any) -> None:
@@ -373,7 +431,7 @@ def read_split(task: str, name: str, spec: dict[str, Any], languages: list[str],
                 raise ValueError(f"{where}: missing column(s) ['conversations' or 'messages']; the adapter 'chat' "
                                  f"expects one of them, the dataset has {sorted(raw.columns)}")
             langs = [spec.get("language") or languages[0]]
-            add(_select_fields(raw, [turns], ["id"], spec, where), lang=langs[0], turns_field=turns)
+            add(_select_fields(raw, [turns], list(CHAT_ID_FIELDS), spec, where), lang=langs[0], turns_field=turns)
         else:  # a language column
             frame = _select_fields(raw, fields, [], spec, where).with_row_index("row")
             codes = frame.select(adapter.language().meta.root_names()[0]).to_series().cast(pl.String)

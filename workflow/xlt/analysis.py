@@ -17,6 +17,9 @@ from xlt.io import write_text
 
 RUN_KEYS = ["model", "run", "setting", "family", "mixture", "n", "seed"]
 CELL_KEYS = [*RUN_KEYS, "task", "metric", "lang"]
+# a mixture's runs are its seeds (the base model is one run): what the means over seeds are keyed by
+MIXTURE_KEYS = [key for key in RUN_KEYS if key not in ("run", "seed")]
+MIXTURE_CELL_KEYS = [*MIXTURE_KEYS, "task", "metric", "lang"]
 BASE_SETTING = "base"
 
 

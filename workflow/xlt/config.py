@@ -18,7 +18,7 @@ import yaml
 
 from xlt.grid import eval_languages, language_count, model_training, split_languages
 from xlt.iso639 import ISO_639_1
-from xlt.registry import ADAPTERS, KINDS, METRICS
+from xlt.registry import ADAPTERS, KINDS, METRICS, ROUGE_L_DEFAULTS, XLSUM_UNREPRODUCED
 from xlt.resources import train_gpus
 from xlt.secrets import has_url_credentials, is_secret_name, looks_like_key, redact_text
 from xlt.synthetic.lexicon import available_languages  # the synthetic benchmark's languages
@@ -47,7 +47,7 @@ def _schema() -> dict[str, Any]:
     # the extension points' names come from their registry, so that adding one is one edit
     task = schema["properties"]["tasks"]["additionalProperties"]["properties"]
     task["kind"]["enum"] = list(KINDS)
-    task["metrics"]["items"]["enum"] = list(METRICS)
+    task["metrics"]["items"]["enum"] = [*METRICS, "rouge_l"]
     schema["$defs"]["hub_split"]["properties"]["adapter"]["enum"] = list(ADAPTERS)
     return schema
 
@@ -129,6 +129,9 @@ def validate_config(config: dict[str, Any], source: str = "config") -> dict[str,
     problems = _semantic_problems(config)
     if problems:
         raise ConfigError(problems, source)
+    for spec in config["tasks"].values():
+        spec["metrics"] = [rouge_l_variant(spec["data"]) if metric == "rouge_l" else metric
+                           for metric in spec["metrics"]]
     for family in config["mixtures"]["families"].values():
         family.setdefault("languages", list(config["languages"]["seen"]))
         family.setdefault("setting", family_setting(family, config["languages"]["seen"]))
@@ -143,6 +146,13 @@ def validate_config(config: dict[str, Any], source: str = "config") -> dict[str,
         if model["train_mode"] == "lora":  # LoRA settings only where LoRA trains, with the schema's defaults
             model["lora"] = {**copy.deepcopy(lora_defaults), **model.get("lora", {})}
     return config
+
+
+def rouge_l_variant(data: dict[str, Any]) -> str:
+    """The ROUGE-L that ``rouge_l`` means for a task's ``data``: XL-Sum's scorer when every split is read by the
+    XL-Sum adapter (its numbers then compare with the literature), else the script-aware one."""
+    adapters = {source.get("adapter") for source in data.get("splits", {}).values()}
+    return ROUGE_L_DEFAULTS["xlsum" if adapters == {"xlsum"} else None]
 
 
 def _secret_problems(config: Any, parts: tuple = ()) -> list[str]:
@@ -265,15 +275,20 @@ def _semantic_problems(config: dict[str, Any]) -> list[str]:
     synthetic_tasks = [task for task, spec in config["tasks"].items() if spec["data"]["source"] == "synthetic"]
     for task, spec in config["tasks"].items():
         for i, metric in enumerate(spec["metrics"]):
-            if spec["kind"] not in METRICS[metric].kinds:
-                fitting = sorted(name for name, entry in METRICS.items() if spec["kind"] in entry.kinds)
+            entry = METRICS[rouge_l_variant(spec["data"]) if metric == "rouge_l" else metric]
+            if spec["kind"] not in entry.kinds:
+                fitting = sorted(name for name, other in METRICS.items() if spec["kind"] in other.kinds)
                 problems.append(f"tasks.{task}.metrics[{i}]: {metric!r} does not apply to a {spec['kind']} task "
                                 f"(use {', '.join(fitting)})")
-            if METRICS[metric].synthetic_only and spec["data"]["source"] != "synthetic":
+            if entry.synthetic_only and spec["data"]["source"] != "synthetic":
                 problems.append(f"tasks.{task}.metrics[{i}]: constraint_accuracy checks the synthetic benchmark's "
                                 f"verifiable constraints; real instruction data is rated with judge_rating")
-            if METRICS[metric].judged and "judge" not in config:
+            if entry.judged and "judge" not in config:
                 problems.append(f"tasks.{task}.metrics[{i}]: judge_rating needs a judge (the top-level judge: key)")
+            if entry is METRICS["rouge_l_xlsum"]:
+                for code in sorted(set(eval_languages(config)) & set(XLSUM_UNREPRODUCED)):
+                    problems.append(f"tasks.{task}.metrics[{i}]: rouge_l_xlsum does not reproduce XL-Sum's scorer "
+                                    f"for {code!r} ({XLSUM_UNREPRODUCED[code]}); use rouge_l_script")
         problems.extend(_data_problems(task, spec, config))
     problems.extend(_generator_problems(config))
     if synthetic_tasks:
@@ -432,6 +447,9 @@ def _data_problems(task: str, spec: dict[str, Any], config: dict[str, Any]) -> l
         if spec["kind"] not in kinds:
             problems.append(f"{at}.adapter: {source['adapter']!r} reads {'/'.join(sorted(kinds))} data, "
                             f"not {spec['kind']}")
+        if source.get("scripts") and not ADAPTERS[source["adapter"]].script_choice:
+            problems.append(f"{at}.scripts: the {source['adapter']!r} adapter's rows have no script column to "
+                            f"choose from (drop `scripts`)")
         if "revision" not in source and not Path(source["dataset"]).is_dir():
             problems.append(f"{at}.revision: required for the hub dataset {source['dataset']!r} (pin a commit; "
                             f"{source['dataset']!r} is not a local directory)")

@@ -7,7 +7,9 @@ as a function of n (items per non-English language) is fitted with a saturating 
 
 and summarised by ``n_plateau``: the n at which the fitted curve has closed ``plateau_fraction`` (default 95%)
 of the change from n = 0 to its plateau, ``scale * ln(1 / (1 - fraction))``. Its interval comes from refitting
-on every paired bootstrap resample of the test items (``xlt.bootstrap``). A curve needs at least 3 distinct n.
+on every paired bootstrap resample (``xlt.bootstrap``): of the test items and, where a mixture has several, of
+its seeds (each point is a mean over seeds; ``seeds``: the fewest any point averages). A curve needs at least 3
+distinct n.
 ``status``: ok (n_plateau inside the n grid); beyond_grid (extrapolated past the largest n, no interval: measure
 larger n before trusting it); flat (the fitted change is under 0.01, no n_plateau); fit_failed.
 
@@ -31,7 +33,7 @@ import numpy as np
 import polars as pl
 
 from xlt import bootstrap
-from xlt.analysis import CELL_KEYS, headline, language_groups, saturating, trains_task, write_table
+from xlt.analysis import CELL_KEYS, MIXTURE_CELL_KEYS, headline, language_groups, saturating, trains_task, write_table
 from xlt.io import read_table, write_parquet
 from xlt.provenance import write_provenance
 
@@ -40,9 +42,9 @@ MIN_POINTS = 3
 FLAT = 0.01  # a fitted change below this (in score units) has no meaningful n_plateau
 
 SCHEMA = {"model": pl.String, "params_m": pl.Float64, "family": pl.String, "setting": pl.String,
-          "task": pl.String, "metric": pl.String, "group": pl.String, "points": pl.Int64, "max_n": pl.Int64,
-          "start": pl.Float64, "plateau": pl.Float64, "plateau_ci_low": pl.Float64, "plateau_ci_high": pl.Float64,
-          "scale": pl.Float64, "plateau_fraction": pl.Float64, "n_plateau": pl.Float64,
+          "task": pl.String, "metric": pl.String, "group": pl.String, "points": pl.Int64, "seeds": pl.Int64,
+          "max_n": pl.Int64, "start": pl.Float64, "plateau": pl.Float64, "plateau_ci_low": pl.Float64,
+          "plateau_ci_high": pl.Float64, "scale": pl.Float64, "plateau_fraction": pl.Float64, "n_plateau": pl.Float64,
           "n_plateau_ci_low": pl.Float64, "n_plateau_ci_high": pl.Float64, "status": pl.String}
 
 
@@ -99,9 +101,11 @@ def fit_group(n: np.ndarray, score: np.ndarray, resampled: np.ndarray, fraction:
 def efficiency_table(examples: pl.DataFrame, study: dict[str, Any]) -> pl.DataFrame:
     """One row per model x family x trained task x language group with the fitted curve and ``n_plateau``."""
     settings = study["analysis"]
-    trained = headline(examples, study).filter(pl.col("family").is_not_null()).join(
+    # unscored examples (a judge reply without a rating) are left out, as in every other average
+    trained = headline(examples, study).filter(pl.col("family").is_not_null(), pl.col("score").is_not_null()).join(
         trains_task(study), on=["family", "task"], how="semi")
     cells, replicates = bootstrap.cell_means(trained, CELL_KEYS, settings["bootstrap_samples"], settings["seed"])
+    cells, replicates = bootstrap.seed_means(cells, replicates, MIXTURE_CELL_KEYS, settings["seed"])
     cells = cells.with_row_index("cell")
     groups = language_groups(study)
     rows = []
@@ -112,13 +116,16 @@ def efficiency_table(examples: pl.DataFrame, study: dict[str, Any]) -> pl.DataFr
             continue  # no curve through fewer than 3 n values (the table's caption says so)
         for group in GROUPS:
             points = curve.filter(pl.col("lang").is_in(groups[group]))
-            by_n = [points.filter(n=int(n))["cell"].to_numpy() for n in n_grid]  # every language and seed
+            if points.is_empty():
+                continue  # a group without languages (a study with no unseen language) has no curve
+            by_n = [points.filter(n=int(n))["cell"].to_numpy() for n in n_grid]  # every language
             score = np.array([cells["score"].to_numpy()[index].mean() for index in by_n])
             resampled = np.stack([replicates[index].mean(axis=0) for index in by_n])
             rows.append({
                 "model": model, "params_m": study["models"][model]["params_m"], "family": family,
                 "setting": study["families"][family]["setting"], "task": task, "metric": metric, "group": group,
-                "points": len(n_grid), "max_n": int(n_grid.max()), "plateau_fraction": settings["plateau_fraction"],
+                "points": len(n_grid), "seeds": points["seeds"].min(), "max_n": int(n_grid.max()),
+                "plateau_fraction": settings["plateau_fraction"],
                 **fit_group(n_grid, score, resampled, settings["plateau_fraction"], settings["confidence"])})
     return pl.DataFrame(rows, schema=SCHEMA).sort("model", "family", "task", "group")
 
@@ -134,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
     table = efficiency_table(read_table(args.examples), study)
     write_parquet(table, args.out)
     fraction = round(study["analysis"]["plateau_fraction"] * 100)
-    shown = table.select("model", "family", "task", "group", "points", "start", "plateau", "n_plateau",
+    shown = table.select("model", "family", "task", "group", "points", "seeds", "start", "plateau", "n_plateau",
                          "n_plateau_ci_low", "n_plateau_ci_high", "status")
     outputs = write_table(shown, Path(args.out).with_suffix(".csv"),
                           f"Data efficiency: n per language at which the fitted curve closes {fraction}% of the "

@@ -2,12 +2,13 @@
 data-efficiency curves. Each figure is drawn from the analysis tables, written as PDF and PNG, and its plotted
 series are written beside it as CSV (what tests and reviewers check, rather than pixels).
 
-A figure whose expected runs are not in the tables says so in red under its panels instead of silently
-dropping points.
+A point is a mixture's mean over its seeds (``xlt tables``' mixture summary), its band the interval over seeds
+and test items; the CSV says how many seeds each point averages. A figure whose expected runs are not in the
+tables says so in red under its panels instead of silently dropping points.
 
 Usage::
 
-    python -m xlt.cli figure fig3_scores_by_n --summary results/tables/run_summary.parquet --curves \
+    python -m xlt.cli figure fig3_scores_by_n --summary results/tables/mixture_summary.parquet --curves \
         --study '<json>' --out results/figures/fig3_scores_by_n.pdf --notes results/figures/fig3_scores_by_n.notes.json
 """
 
@@ -19,8 +20,10 @@ import math
 import sys
 import textwrap
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from itertools import product
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +40,7 @@ from xlt.io import atomic_write, read_table, write_json, write_text  # noqa: E40
 from xlt.provenance import write_provenance  # noqa: E402
 
 SERIES_SCHEMA = {"panel": pl.String, "series": pl.String, "x": pl.Float64, "y": pl.Float64,
-                 "ci_low": pl.Float64, "ci_high": pl.Float64}
+                 "ci_low": pl.Float64, "ci_high": pl.Float64, "seeds": pl.Int64}
 GROUP_STYLE = {"seen": "-", "unseen": "--", "english": ":"}
 TASK_TITLES = {"math": "Math reasoning", "summarization": "Summarization",
                "instruction_following": "Instruction following"}
@@ -77,19 +80,32 @@ def model_label(model: str, study: dict[str, Any]) -> str:
 
 def missing_runs(summary: pl.DataFrame, study: dict[str, Any], families: list[str], tasks: list[str]
                  ) -> list[str]:
-    """Expected runs of ``families`` (per the config) with no headline scores for one of ``tasks``."""
-    found = set(headline(summary, study).filter(pl.col("value").is_not_null())
-                .select("model", "mixture", "seed", "task").unique().iter_rows())
-    return [f"{run['model']} {run['mixture']} seed{run['seed']} {task} (no scores)" for run in study["runs"]
-            if run["family"] in families for task in tasks
-            if task in study["families"][run["family"]]["tasks"]
-            and (run["model"], run["mixture"], run["seed"], task) not in found]
+    """Expected mixtures of ``families`` (per the config) whose headline scores for one of ``tasks`` average
+    fewer seeds than the config has, or none."""
+    scored = (headline(summary, study).filter(pl.col("value").is_not_null())
+              .group_by("model", "mixture", "task").agg(pl.col("seeds").max()))
+    found = {(model, mixture, task): seeds for model, mixture, task, seeds in scored.iter_rows()}
+    expected = Counter((run["model"], run["mixture"], run["family"]) for run in study["runs"]
+                       if run["family"] in families)
+    notes = []
+    for (model, mixture, family), seeds in expected.items():
+        for task in (task for task in tasks if task in study["families"][family]["tasks"]):
+            averaged = found.get((model, mixture, task), 0)
+            if not averaged:
+                notes.append(f"{model} {mixture} {task} (no scores)")
+            elif averaged < seeds:
+                notes.append(f"{model} {mixture} {task} ({seeds - averaged} of {seeds} seeds without scores)")
+    return notes
 
 
-def over_seeds(frame: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
-    """Mean over seeds of value and interval bounds, per ``keys`` and n, sorted by n."""
-    return (frame.group_by(*keys, "n").agg(pl.col("value", "ci_low", "ci_high").mean(), seeds=pl.len())
-            .sort(*keys, "n"))
+def by_n(points: pl.DataFrame) -> pl.DataFrame:
+    """The defined points of one line (a mixture family's means over seeds), sorted by n."""
+    return points.drop_nulls("value").sort("n")
+
+
+def family_suffix(family: str, families: list[str]) -> str:
+    """What tells a family's line apart where several families of a setting train the task (none otherwise)."""
+    return f" ({family})" if len(families) > 1 else ""
 
 
 def panels(count: int, width: float = 4.3, height: float = 3.3) -> tuple[plt.Figure, list[plt.Axes]]:
@@ -116,7 +132,7 @@ def n_axis(ax: plt.Axes, grid: list[int]) -> None:
 
 def model_handles(rows: list[dict[str, Any]], colors: dict[str, Any], study: dict[str, Any]) -> list[Line2D]:
     """Legend entries (colour = model) for the models drawn; series are named ``"{model} {what}"``."""
-    drawn = {row["series"].rsplit(" ", 1)[0] for row in rows}
+    drawn = {row["series"].split(" ", 1)[0] for row in rows}
     return [Line2D([], [], color=colors[model], marker="o", label=model_label(model, study)) for model in colors
             if model in drawn]
 
@@ -132,8 +148,14 @@ def draw(ax: plt.Axes, points: pl.DataFrame, panel: str, series: str, rows: list
     else:
         ax.errorbar(x, y, yerr=np.vstack([y - low, high - y]), color=style.get("color"), capsize=3,
                     linewidth=1)
-    rows += [{"panel": panel, "series": series, "x": a, "y": b, "ci_low": c, "ci_high": d}
-             for a, b, c, d in zip(x, y, low, high)]
+    rows += series_rows(panel, series, points)
+
+
+def series_rows(panel: str, series: str, points: pl.DataFrame) -> list[dict[str, Any]]:
+    """The CSV rows (``SERIES_SCHEMA``) of one plotted line's points."""
+    values = points.select("n", "value", "ci_low", "ci_high", "seeds").iter_rows()
+    return [{"panel": panel, "series": series, "x": float(n), "y": value, "ci_low": low, "ci_high": high,
+             "seeds": seeds} for n, value, low, high, seeds in values]
 
 
 def finish_figure(figure: plt.Figure, title: str, notes: list[str], handles: list[Any] | None = None) -> None:
@@ -163,13 +185,11 @@ def perf_to_en_figure(summary: pl.DataFrame, study: dict[str, Any], setting: str
     figure, axes = panels(len(models))
     rows: list[dict[str, Any]] = []
     colors = plt.get_cmap("tab10")
-    several = len(families) > 1
     for ax, model in zip(axes, models):
         for i, (family, task) in enumerate(trained):
-            points = over_seeds(data.filter(model=model, family=family, task=task).drop_nulls("value"),
-                                ["model"])
+            points = by_n(data.filter(model=model, family=family, task=task))
             if points.height:
-                label = f"{TASK_TITLES.get(task, task)}" + (f" ({family})" if several else "")
+                label = TASK_TITLES.get(task, task) + family_suffix(family, families)
                 draw(ax, points, model_label(model, study), label, rows, color=colors(i % 10))
         ax.axhline(1.0, color="grey", linewidth=0.8, linestyle=":")
         n_axis(ax, sorted({n for family in families for n in study["families"][family]["n"]}))
@@ -180,7 +200,7 @@ def perf_to_en_figure(summary: pl.DataFrame, study: dict[str, Any], setting: str
                  .filter(pl.col("quantity") == "perf_to_en", pl.col("value").is_null())
                  .join(pl.DataFrame(trained, schema=["family", "task"], orient="row"), on=["family", "task"],
                        how="semi"))
-    undefined_notes = [f"{r['model']} {r['mixture']} seed{r['seed']} {r['task']} (English score 0)"
+    undefined_notes = [f"{r['model']} {r['mixture']} {r['task']} (English score 0)"
                        for r in undefined.iter_rows(named=True)]
     finish_figure(figure, f"Perf. to EN vs n, {setting.replace('_', '-')}", missing + undefined_notes)
     return Plot(figure, pl.DataFrame(rows, schema=SERIES_SCHEMA), missing, undefined_notes)
@@ -188,7 +208,8 @@ def perf_to_en_figure(summary: pl.DataFrame, study: dict[str, Any], setting: str
 
 def scores_by_n_figure(summary: pl.DataFrame, study: dict[str, Any], setting: str) -> Plot:
     """Fig 3 (single-task) / Fig 5 (multi-task) / Fig 11: the headline score vs n, a panel per task, colour =
-    model size, solid = seen-language average, dashed = unseen."""
+    model size, solid = seen-language average, dashed = unseen (a line per family where several train the
+    task)."""
     families = families_in(study, setting)
     tasks = [task for task in study["tasks"] if any(task in study["families"][f]["tasks"] for f in families)]
     data = headline(summary, study).filter(pl.col("family").is_in(families))
@@ -196,13 +217,11 @@ def scores_by_n_figure(summary: pl.DataFrame, study: dict[str, Any], setting: st
     colors, rows = model_colors(study), []
     for ax, task in zip(axes, tasks):
         trained_by = [f for f in families if task in study["families"][f]["tasks"]]
-        for model in colors:
-            for group in ("seen", "unseen"):
-                points = over_seeds(data.filter(pl.col("family").is_in(trained_by), model=model, task=task,
-                                                quantity=group).drop_nulls("value"), ["model"])
-                if points.height:
-                    draw(ax, points, task, f"{model} {group}", rows, color=colors[model],
-                         linestyle=GROUP_STYLE[group])
+        for model, family, group in product(colors, trained_by, ("seen", "unseen")):
+            points = by_n(data.filter(model=model, family=family, task=task, quantity=group))
+            if points.height:
+                draw(ax, points, task, f"{model} {group}{family_suffix(family, trained_by)}", rows,
+                     color=colors[model], linestyle=GROUP_STYLE[group])
         n_axis(ax, sorted({n for f in trained_by for n in study["families"][f]["n"]}))
         ax.set_ylabel(study["tasks"][task]["metric"])
         ax.set_title(task_title(task, study))
@@ -234,8 +253,7 @@ def script_mix_figure(summary: pl.DataFrame, study: dict[str, Any]) -> Plot:
                 continue
             languages = "+".join(study["families"][family]["languages"])
             for group, style in zip(groups, ("-", "--", "-.", ":")):
-                points = over_seeds(data.filter(model=model, family=family, task=task, quantity=group)
-                                    .drop_nulls("value"), ["model"])
+                points = by_n(data.filter(model=model, family=family, task=task, quantity=group))
                 if not points.height:
                     continue
                 name = group.removeprefix("script:").replace("_", "-")
@@ -252,7 +270,8 @@ def script_mix_figure(summary: pl.DataFrame, study: dict[str, Any]) -> Plot:
 
 
 def gap_figure(summary: pl.DataFrame, study: dict[str, Any]) -> Plot:
-    """Fig 12: seen-minus-unseen average vs n, a panel per task, colour = model, line style = setting."""
+    """Fig 12: seen-minus-unseen average vs n, a panel per task, colour = model, line style = setting (a line
+    per family where several of a setting train the task)."""
     settings = {"single_task": "-", "multi_task": "--"}
     families = [f for s in settings for f in families_in(study, s)]
     tasks = [t for t in study["tasks"] if any(t in study["families"][f]["tasks"] for f in families)]
@@ -260,13 +279,13 @@ def gap_figure(summary: pl.DataFrame, study: dict[str, Any]) -> Plot:
     figure, axes = panels(len(tasks))
     colors, rows = model_colors(study), []
     for ax, task in zip(axes, tasks):
-        for model in colors:
-            for setting, style in settings.items():
-                trained_by = [f for f in families_in(study, setting) if task in study["families"][f]["tasks"]]
-                points = over_seeds(data.filter(pl.col("family").is_in(trained_by), model=model, task=task)
-                                    .drop_nulls("value"), ["model"])
+        for model, (setting, style) in product(colors, settings.items()):
+            trained_by = [f for f in families_in(study, setting) if task in study["families"][f]["tasks"]]
+            for family in trained_by:
+                points = by_n(data.filter(model=model, family=family, task=task))
                 if points.height:
-                    draw(ax, points, task, f"{model} {setting}", rows, color=colors[model], linestyle=style)
+                    draw(ax, points, task, f"{model} {setting}{family_suffix(family, trained_by)}", rows,
+                         color=colors[model], linestyle=style)
         ax.axhline(0.0, color="grey", linewidth=0.8, linestyle=":")
         n_axis(ax, sorted({n for f in families if task in study["families"][f]["tasks"]
                            for n in study["families"][f]["n"]}))
@@ -292,17 +311,14 @@ def efficiency_figure(summary: pl.DataFrame, study: dict[str, Any], curves: pl.D
         panel = f"{family}: {TASK_TITLES.get(task, task)}"
         for curve in fitted.filter(family=family, task=task).iter_rows(named=True):
             color, style = colors[curve["model"]], GROUP_STYLE[curve["group"]]
-            points = over_seeds(data.filter(model=curve["model"], family=family, task=task,
-                                            quantity=curve["group"]).drop_nulls("value"), ["model"])
+            points = by_n(data.filter(model=curve["model"], family=family, task=task, quantity=curve["group"]))
             ax.plot(points["n"], points["value"], marker="o", markersize=4, linestyle="none", color=color)
             dense = np.linspace(0, curve["max_n"], 200)
             ax.plot(dense, saturating(dense, curve["start"], curve["plateau"], curve["scale"]), color=color,
                     linestyle=style)
             if curve["status"] == "ok":
                 ax.axvline(curve["n_plateau"], color=color, linestyle=style, linewidth=0.8, alpha=0.6)
-            series = f"{curve['model']} {curve['group']}"
-            rows += [{"panel": panel, "series": series, "x": float(n), "y": float(v), "ci_low": lo, "ci_high": hi}
-                     for n, v, lo, hi in points.select("n", "value", "ci_low", "ci_high").iter_rows()]
+            rows += series_rows(panel, f"{curve['model']} {curve['group']}", points)
         n_axis(ax, study["families"][family]["n"])
         ax.set_ylabel(study["tasks"][task]["metric"])
         ax.set_title(panel)
@@ -342,7 +358,8 @@ def draw_figure(name: str, summary: pl.DataFrame, study: dict[str, Any], curves:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="xlt figure", description=__doc__.splitlines()[0])
     parser.add_argument("name", choices=list(FIGURES))
-    parser.add_argument("--summary", required=True, help="the per-run summary table (xlt tables results)")
+    parser.add_argument("--summary", required=True,
+                        help="the per-mixture summary, means over seeds (xlt tables results --mixtures)")
     parser.add_argument("--study", required=True, help="JSON: xlt.grid.analysis_spec")
     parser.add_argument("--curves", nargs="?", default=None, help="the data-efficiency table (data_efficiency only)")
     parser.add_argument("--out", required=True, help="the PDF; the PNG and the plotted series (CSV) go beside it")

@@ -224,8 +224,8 @@ def all_scores(config: dict[str, Any]) -> list[str]:
 
 
 def figure_inputs(figure: str) -> dict[str, Any]:
-    """The per-run summary, and the fitted curves for the data-efficiency figure."""
-    return {"summary": paths.table_file("run_summary.parquet"),
+    """The per-mixture summary (means over seeds), and the fitted curves for the data-efficiency figure."""
+    return {"summary": paths.table_file("mixture_summary.parquet"),
             "curves": [paths.table_file("data_efficiency.parquet")] if figure == "data_efficiency" else []}
 
 

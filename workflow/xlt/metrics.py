@@ -1,78 +1,31 @@
-"""Scoring for the study's three task kinds: ROUGE-L with language-aware tokens, numeric answers for math, and the
-machine-checkable constraints of instruction following, including whether a reply is in the prompt's language.
-Reading numbers is ``xlt.numbers``; scripts and language identification are ``xlt.langid``."""
+"""The scorers of ``xlt.registry.METRICS`` that are computed from a reply (``judge_rating`` is read from the judge):
+each scores one generation against its reference and says what it read. The score stage calls them through
+their ``evaluate`` modules (``xlt.evaluation``, loaded by path from ``workflow/xlt/evaluate_modules/<name>``), so
+a researcher's own code gets the same numbers from ``evaluate.load(<path>)``.
+
+The pieces live where they belong: ROUGE-L tokenizations in ``xlt.rouge``, reading numbers in ``xlt.numbers``,
+instruction-following checks in ``xlt.constraints``, language identification in ``xlt.langid``.
+"""
 
 from __future__ import annotations
 
-import functools
-import json
-import re
-import unicodedata
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
-from rouge_score import rouge_scorer, tokenizers
-
-from xlt.langid import is_cjk, is_word_char, language_check, word_runs
+from xlt.constraints import check_constraints, constraint_accuracy, constraint_fraction
+from xlt.langid import language_check
 from xlt.numbers import answer_readings, extract_number
+from xlt.rouge import rouge_l
 
-# ---- ROUGE-L -----------------------------------------------------------------------------------------------
+EVALUATE_MODULES = Path(__file__).resolve().parent / "evaluate_modules"
 
-
-def tokenize_for_rouge(text: str, lang: str) -> list[str]:
-    """ROUGE tokens: one per Han/kana character for zh and ja (runs of Latin letters or digits inside them stay
-    one token), one per whitespace-separated eojeol for ko, one per word (letters, marks, digits) otherwise.
-    Lower-cased, punctuation and symbols dropped, NFKC-normalized so full-width and compatibility forms match
-    their plain spelling."""
-    text = unicodedata.normalize("NFKC", text).lower()
-    if lang in ("zh", "ja"):
-        tokens = []
-        for run in word_runs(text):
-            pending = ""
-            for ch in run:
-                if is_cjk(ch):
-                    if pending:
-                        tokens.append(pending)
-                        pending = ""
-                    tokens.append(ch)
-                else:
-                    pending += ch
-            if pending:
-                tokens.append(pending)
-        return tokens
-    if lang == "ko":
-        # Eojeol keep their particles (팀이 != 팀을); that is the unit Korean is written in, and the choice is
-        # stated so scores stay comparable with other eojeol-level ROUGE.
-        eojeol = ("".join(ch for ch in chunk if is_word_char(ch)) for chunk in text.split())
-        return [word for word in eojeol if word]
-    return word_runs(text)
-
-
-class _RougeTokenizer(tokenizers.Tokenizer):
-    """The `tokenize(text)` object rouge_score's scorer calls."""
-
-    def __init__(self, lang: str):
-        self.lang = lang
-
-    def tokenize(self, text: str) -> list[str]:
-        return tokenize_for_rouge(text, self.lang)
-
-
-@functools.cache
-def _rouge_scorer(lang: str) -> rouge_scorer.RougeScorer:
-    return rouge_scorer.RougeScorer(["rougeL"], tokenizer=_RougeTokenizer(lang))
-
-
-def rouge_l(prediction: str, reference: str, lang: str) -> float:
-    """ROUGE-L F1 of ``prediction`` against ``reference`` on ``tokenize_for_rouge`` tokens (0.0 if either is
-    empty)."""
-    return _rouge_scorer(lang).score(reference, prediction)["rougeL"].fmeasure
-
-
-
-# ---- numeric answers -----------------------------------------------------------------------------------------
+Score = tuple[float, dict[str, Any]]
 
 
 def math_correct(prediction: str, reference: str) -> bool:
-    """Whether the final number in ``prediction`` equals the numeric ``reference`` (|difference| < 1e-6)."""
+    """Whether the answer in ``prediction`` (``xlt.numbers.answer_readings``, any of its readings) equals the
+    numeric ``reference`` (|difference| < 1e-6)."""
     try:
         gold = float(reference)
     except ValueError:
@@ -83,62 +36,41 @@ def math_correct(prediction: str, reference: str) -> bool:
     return readings is not None and any(abs(value - gold) < 1e-6 for value in readings)
 
 
-# ---- instruction-following constraints -------------------------------------------------------------------------
-
-_NUMBERED_LINE = re.compile(r"^\s*\d+[.)]\s+\S")
-_QUOTE_CHARS = "\"'“”‘’„‚«»‹›「」『』"
+def _rouge_l_xlsum(generation: str, reference: str, lang: str, candidates: list[str]) -> Score:
+    return rouge_l(generation, reference, lang, "rouge_l_xlsum"), {}
 
 
-def _normalize(text: str) -> str:
-    # NFC so a reply with decomposed accents still matches; whitespace runs collapsed so a re-wrapped sentence
-    # still counts as repeated.
-    return re.sub(r"\s+", " ", unicodedata.normalize("NFC", text)).strip()
+def _rouge_l_script(generation: str, reference: str, lang: str, candidates: list[str]) -> Score:
+    return rouge_l(generation, reference, lang, "rouge_l_script"), {}
 
 
-def _quote_parts(quote: str) -> tuple[str, str]:
-    opening, _, closing = quote.partition("{text}")
-    return opening.strip(), closing.strip()
+def _math_accuracy(generation: str, reference: str, lang: str, candidates: list[str]) -> Score:
+    return float(math_correct(generation, reference)), {"extracted": extract_number(generation)}
 
 
-def check_constraints(reply: str, reference: str, candidates: list[str]) -> dict[str, bool]:
-    """Check ``reply`` against an instruction-following reference (JSON ``{"lang", "constraints": [...]}`` as the
-    synthetic generator writes it); returns ``{constraint type: passed}``. ``candidates`` are the languages the
-    response-language check chooses among."""
-    constraints = json.loads(reference)["constraints"]
-    text = _normalize(reply)
-    results: dict[str, bool] = {}
-    for constraint in constraints:
-        kind = constraint["type"]
-        if kind == "include_word":
-            passed = _normalize(constraint["word"]).casefold() in text.casefold()
-        elif kind == "numbered_list":
-            # A quoted list ("“1. a\n2. b”") still has its first item on the first line.
-            body = unicodedata.normalize("NFKC", reply).strip().strip(_QUOTE_CHARS).strip()
-            passed = sum(bool(_NUMBERED_LINE.match(line)) for line in body.splitlines()) == constraint["items"]
-        elif kind == "end_with":
-            passed = text.endswith(_normalize(constraint["text"]))
-        elif kind == "quoted":
-            opening, closing = _quote_parts(constraint["quote"])
-            passed = len(text) > len(opening) + len(closing) and text.startswith(opening) and text.endswith(closing)
-        elif kind == "repeat":
-            passed = _normalize(constraint["text"]) in text
-        elif kind == "response_language":
-            passed = language_check(reply, constraint["lang"], candidates)
-        else:
-            raise ValueError(f"unknown instruction-following constraint type {kind!r} in reference {reference!r}")
-        results[kind] = results.get(kind, True) and passed  # a type listed twice must pass both times
-    return results
+def _constraint_accuracy(generation: str, reference: str, lang: str, candidates: list[str]) -> Score:
+    checks = check_constraints(generation, reference, candidates)
+    return constraint_accuracy(checks), {"constraints": checks, "fraction": constraint_fraction(checks)}
 
 
-def constraint_accuracy(results: dict[str, bool]) -> float:
-    """1.0 if every constraint passed, else 0.0: strict prompt-level accuracy, as IFEval's."""
-    if not results:
-        raise ValueError("no constraint results to score")
-    return float(all(results.values()))
+def _language_check(generation: str, reference: str, lang: str, candidates: list[str]) -> Score:
+    return float(language_check(generation, lang, candidates)), {}
 
 
-def constraint_fraction(results: dict[str, bool]) -> float:
-    """The share of constraints passed (IFEval's instruction-level accuracy, per prompt)."""
-    if not results:
-        raise ValueError("no constraint results to score")
-    return sum(results.values()) / len(results)
+# Metric name -> scorer(generation, reference, lang, candidate languages) -> (score, details). Every name has an
+# evaluate module of the same name; language_check is the response-language part of constraint_accuracy on its
+# own (the reference is not read), for use outside the study.
+SCORERS: dict[str, Callable[[str, str, str, list[str]], Score]] = {
+    "rouge_l_xlsum": _rouge_l_xlsum,
+    "rouge_l_script": _rouge_l_script,
+    "math_accuracy": _math_accuracy,
+    "constraint_accuracy": _constraint_accuracy,
+    "language_check": _language_check,
+}
+
+
+def evaluate_module(metric: str) -> Path:
+    """The directory of ``metric``'s evaluate module, for ``evaluate.load``."""
+    if metric not in SCORERS:
+        raise ValueError(f"no evaluate module for metric {metric!r} (known: {', '.join(SCORERS)})")
+    return EVALUATE_MODULES / metric

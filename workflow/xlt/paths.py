@@ -136,8 +136,8 @@ FIGURES = "results/figures"
 
 
 def table_file(name: str) -> str:
-    """``name``: scores_by_example.parquet, results.parquet, run_summary.parquet, data_efficiency.parquet,
-    table2_spearman.csv (CSV tables have .md and .tex beside them)."""
+    """``name``: scores_by_example.parquet, results.parquet, run_summary.parquet, mixture_summary.parquet,
+    data_efficiency.parquet, table2_spearman.csv (CSV tables have .md and .tex beside them)."""
     return f"{TABLES}/{name}"
 
 

@@ -14,22 +14,34 @@ KINDS = ("math", "summarization", "instruction_following")
 @dataclass(frozen=True)
 class Metric:
     kinds: frozenset[str]  # the task kinds it scores
+    description: str  # what produced the number (scorer, tokenization): shown beside it in figures and the report
     judged: bool = False  # scored from the LLM judge's ratings (the judge rule runs first)
     synthetic_only: bool = False  # checks what only the synthetic benchmark's references carry
 
 
 METRICS = {
-    "math_accuracy": Metric(frozenset({"math"})),
-    "rouge_l": Metric(frozenset({"summarization"})),
-    "constraint_accuracy": Metric(frozenset({"instruction_following"}), synthetic_only=True),
-    "judge_rating": Metric(frozenset({"instruction_following"}), judged=True),
+    "math_accuracy": Metric(frozenset({"math"}), "exact match of the reply's final answer (MGSM-style reading)"),
+    "rouge_l_xlsum": Metric(frozenset({"summarization"}), "ROUGE-L F1, XL-Sum's multilingual scorer (jieba zh, "
+                            "MeCab ja, Snowball stems en/es/fr/pt/ar); compares with XL-Sum numbers"),
+    "rouge_l_script": Metric(frozenset({"summarization"}), "ROUGE-L F1, script-aware unstemmed tokens (Han/kana "
+                             "characters, Korean eojeol, words); not comparable with XL-Sum numbers"),
+    "constraint_accuracy": Metric(frozenset({"instruction_following"}), "all checkable constraints met, "
+                                  "response language by line (IFEval strict prompt-level)", synthetic_only=True),
+    "judge_rating": Metric(frozenset({"instruction_following"}), "LLM judge's 1-5 rating, 1 if the reply switches "
+                           "language", judged=True),
 }
+# Languages whose XL-Sum scores come from processing rouge_l_xlsum does not reproduce (XL-Sum's scorer has it).
+XLSUM_UNREPRODUCED = {"th": "Thai word segmentation (pythainlp)", "my": "Burmese syllable segmentation",
+                      "bn": "a Bengali stemmer", "hi": "a Hindi stemmer", "tr": "a Turkish stemmer"}
+# "rouge_l" in a config is the ROUGE-L of the task's data: XL-Sum's scorer for XL-Sum, else the script-aware one.
+ROUGE_L_DEFAULTS = {"xlsum": "rouge_l_xlsum", None: "rouge_l_script"}
 
 
 @dataclass(frozen=True)
 class AdapterEntry:
     kinds: frozenset[str]  # the task kinds its dataset serves
     memory_mb: int = 16_000  # host memory of the hub data job that reads it
+    script_choice: bool = False  # its rows carry a script column, chosen per language by the split's `scripts`
 
 
 ADAPTERS = {
@@ -37,7 +49,7 @@ ADAPTERS = {
     # mCoT-MATH is one 11.6 GB JSON array, which `datasets` parses whole before writing Arrow
     "mcot_math": AdapterEntry(frozenset({"math"}), memory_mb=160_000),
     "mgsm": AdapterEntry(frozenset({"math"})),
-    "aya_dolly": AdapterEntry(frozenset({"instruction_following"})),
+    "aya_dolly": AdapterEntry(frozenset({"instruction_following"}), script_choice=True),
     "chat": AdapterEntry(frozenset(KINDS)),  # chat-format data serves any kind
 }
 

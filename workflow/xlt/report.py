@@ -28,6 +28,7 @@ from xlt import __version__, audit
 from xlt.analysis import headline
 from xlt.io import read_table, write_text
 from xlt.provenance import code_version, write_provenance
+from xlt.registry import METRICS
 from xlt.secrets import redact
 
 TEMPLATE = jinja2.Template("""<!DOCTYPE html>
@@ -44,7 +45,8 @@ padding: 0.6em; overflow-x: auto; font-size: 0.8em; } details { margin: 0.3em 0 
 </style></head><body>
 <h1>{{ study }}</h1>
 <p class="meta">xlt {{ version }}, commit {{ commit }}; report made {{ created }}. Scores are the headline metric
-of each task; intervals are {{ confidence }}% paired bootstrap intervals over test items.</p>
+of each task; intervals are {{ confidence }}% paired bootstrap intervals over test items and, for means over a
+mixture's seeds (the figures and data-efficiency curves), over seeds too.</p>
 <nav>{% for figure in figures %}<a href="#{{ figure.name }}">{{ figure.name }}</a> · {% endfor %}
 <a href="#runs">runs</a> · <a href="#efficiency">data efficiency</a> · <a href="#tables">tables</a> ·
 <a href="#config">config</a></nav>
@@ -52,6 +54,9 @@ of each task; intervals are {{ confidence }}% paired bootstrap intervals over te
 <p>Headline score per run and task: English / seen-language average / unseen-language average; "k unscored":
 examples without a score (an LLM judge reply without a rating), left out of the averages.</p>
 {{ run_table }}
+<h3 id="metrics">What produced each number</h3>
+<p>Each task's metrics, its headline first; a ROUGE-L is comparable only with numbers of the same scorer.</p>
+{{ metrics }}
 <h2>Figures</h2>
 {% for figure in figures %}
 <figure id="{{ figure.name }}"><img alt="{{ figure.name }}" src="data:image/png;base64,{{ figure.png }}">
@@ -107,6 +112,13 @@ def run_table(summary: pl.DataFrame, study: dict[str, Any]) -> pl.DataFrame:
     return cells.sort("model", pl.col("run") != "base", "run").select("model", "run", "setting", *tasks)
 
 
+def metrics_table(config: dict[str, Any]) -> pl.DataFrame:
+    """Per task and metric: the scorer and tokenization behind its numbers (``xlt.registry.METRICS``)."""
+    return pl.DataFrame([{"task": task, "metric": metric, "headline": i == 0, "scorer": METRICS[metric].description}
+                         for task, spec in config["tasks"].items() for i, metric in enumerate(spec["metrics"])],
+                        schema={"task": pl.String, "metric": pl.String, "headline": pl.Boolean, "scorer": pl.String})
+
+
 def build_report(config: dict[str, Any], study: dict[str, Any], summary: str, efficiency: str,
                  figures: list[str], tables: list[str], notes: list[str] = ()) -> str:
     """The report's HTML; ``notes``: each figure's notes file (``xlt figure --notes``), in ``figures`` order."""
@@ -125,8 +137,8 @@ def build_report(config: dict[str, Any], study: dict[str, Any], summary: str, ef
                     "html": html_table(pl.read_csv(path)), "provenance": provenance_html(path)}
                    for path in tables]
     curves = read_table(efficiency).select(
-        "model", "family", "task", "group", "points", "start", "plateau", "plateau_ci_low", "plateau_ci_high",
-        "n_plateau", "n_plateau_ci_low", "n_plateau_ci_high", "status")
+        "model", "family", "task", "group", "points", "seeds", "start", "plateau", "plateau_ci_low",
+        "plateau_ci_high", "n_plateau", "n_plateau_ci_low", "n_plateau_ci_high", "status")
     code = code_version()
     return TEMPLATE.render(
         study=config["study"], version=__version__,
@@ -134,7 +146,8 @@ def build_report(config: dict[str, Any], study: dict[str, Any], summary: str, ef
         created=datetime.now(UTC).isoformat(timespec="seconds"),
         confidence=round(study["analysis"]["confidence"] * 100),
         fraction=round(study["analysis"]["plateau_fraction"] * 100),
-        run_table=html_table(run_table(summary_table, study)), figures=figure_parts,
+        run_table=html_table(run_table(summary_table, study)), metrics=html_table(metrics_table(config)),
+        figures=figure_parts,
         efficiency=html_table(curves) + provenance_html(efficiency), tables=table_parts,
         config=escape(yaml.safe_dump(redact(config), sort_keys=False, allow_unicode=True)))
 

@@ -1,9 +1,10 @@
 """The score stage: one row per example and metric, from a run's generations of one task.
 
-Metrics are the plain functions of ``xlt.metrics``: ROUGE-L with script-aware tokens, numeric answer accuracy,
-and instruction-following constraints with a switch-aware language check (a reply that is not in the prompt's
-language fails it). ``judge_rating`` is read from the judge stage's table (``xlt.judge``): the judge's 1-5
-rating, null (unscored) where the judge's reply held no rating or its request failed.
+Every metric but the judge's is computed by its ``evaluate`` module (``xlt.metrics.evaluate_module``, the scorers
+of ``xlt.metrics``): ROUGE-L as XL-Sum's multilingual scorer or with script-aware unstemmed tokens, numeric
+answer accuracy, and instruction-following constraints with a switch-aware language check (a reply that is not
+in the prompt's language fails it). ``judge_rating`` is read from the judge stage's table (``xlt.judge``): the
+judge's 1-5 rating, null (unscored) where the judge's reply held no rating or its request failed.
 
 Usage::
 
@@ -19,14 +20,12 @@ import argparse
 import json
 import sys
 import time
-from collections.abc import Callable
 from typing import Any
 
 import polars as pl
 
-from xlt import metrics
 from xlt.io import read_table, write_parquet
-from xlt.numbers import extract_number
+from xlt.metrics import SCORERS, evaluate_module
 from xlt.provenance import write_provenance
 from xlt.registry import judged
 
@@ -34,36 +33,25 @@ SCORE_SCHEMA = {"model": pl.String, "run": pl.String, "id": pl.String, "source_i
                 "lang": pl.String, "metric": pl.String, "score": pl.Float64, "details": pl.String}
 
 
-def _rouge_l(generation: str, reference: str, lang: str, candidates: list[str]) -> tuple[float, dict[str, Any]]:
-    return metrics.rouge_l(generation, reference, lang), {}
+def load_metric(metric: str):
+    """``metric``'s evaluate module, loaded by path (offline) and computed in memory."""
+    import evaluate  # imported here: loading it costs a second that the CLI's --help need not pay
+
+    return evaluate.load(str(evaluate_module(metric)), keep_in_memory=True)
 
 
-def _math_accuracy(generation: str, reference: str, lang: str, candidates: list[str]) -> tuple[float, dict[str, Any]]:
-    return float(metrics.math_correct(generation, reference)), {"extracted": extract_number(generation)}
-
-
-def _constraint_accuracy(generation: str, reference: str, lang: str, candidates: list[str]
-                         ) -> tuple[float, dict[str, Any]]:
-    checks = metrics.check_constraints(generation, reference, candidates)
-    return metrics.constraint_accuracy(checks), {"constraints": checks, "fraction": metrics.constraint_fraction(checks)}
-
-
-# How each metric of xlt.registry.METRICS that is not judged scores one generation (judged ones read the judge).
-SCORERS: dict[str, Callable[[str, str, str, list[str]], tuple[float, dict[str, Any]]]] = {
-    "rouge_l": _rouge_l,
-    "math_accuracy": _math_accuracy,
-    "constraint_accuracy": _constraint_accuracy,
-}
-
-
-def score_example(metric: str, generation: str, reference: str, lang: str, candidates: list[str]
-                  ) -> tuple[float, dict[str, Any]]:
-    """The score of one generation under ``metric`` and what it was computed from."""
+def score_metric(metric: str, generations: pl.DataFrame, candidates: list[str]) -> list[tuple[float, dict[str, Any]]]:
+    """(score, details) of every generation under ``metric``, from its evaluate module."""
     if judged([metric]):
         raise ValueError(f"metric {metric}: read from the judge's table (score_generations(..., judgements=...))")
     if metric not in SCORERS:
         raise ValueError(f"unknown metric {metric!r}")
-    return SCORERS[metric](generation, reference, lang, candidates)
+    if generations.is_empty():
+        return []
+    result = load_metric(metric).compute(predictions=generations["generation"].to_list(),
+                                         references=generations["reference"].to_list(),
+                                         langs=generations["lang"].to_list(), candidates=candidates)
+    return list(zip(result["scores"], result["details"], strict=True))
 
 
 def judge_ratings(judgements: pl.DataFrame | None, ids: list[str]) -> dict[str, tuple[float | None, dict[str, Any]]]:
@@ -86,14 +74,15 @@ def score_generations(generations: pl.DataFrame, metric_names: list[str], candid
     """Long table: every generation under every metric, sorted by id and metric, with the ``model`` and ``run``
     (``xlt.paths.run_name``, or base) it belongs to; ``judgements`` (the judge stage's table) is needed for
     ``judge_rating``, whose score is null where the judge gave no rating."""
-    ratings = judge_ratings(judgements, generations["id"].to_list()) if judged(metric_names) else {}
+    ids = generations["id"].to_list()
+    if judged(metric_names):
+        ratings = judge_ratings(judgements, ids)
+    scored = {metric: [ratings[i] for i in ids] if judged([metric]) else score_metric(metric, generations, candidates)
+              for metric in metric_names}
     rows = []
-    for row in generations.iter_rows(named=True):
+    for index, row in enumerate(generations.iter_rows(named=True)):
         for metric in metric_names:
-            if judged([metric]):
-                score, details = ratings[row["id"]]
-            else:
-                score, details = score_example(metric, row["generation"], row["reference"], row["lang"], candidates)
+            score, details = scored[metric][index]
             rows.append({"model": model, "run": run, "id": row["id"], "source_id": row["source_id"],
                          "task": row["task"], "lang": row["lang"],
                          "metric": metric, "score": score,

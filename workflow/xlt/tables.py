@@ -1,5 +1,6 @@
 """The analysis tables: every score of the study in one tidy table with bootstrap intervals, the per-run
-quantities the paper plots (language-group averages, Perf. to EN, seen-unseen gap), Table 2 (Spearman rho
+quantities the paper plots (language-group averages, Perf. to EN, seen-unseen gap) and their means over each
+mixture's seeds (with intervals over seeds and test items: what the figures draw), Table 2 (Spearman rho
 between seen and unseen averages) and the per-language tables (Tables 3-23).
 
 ``study`` everywhere is ``xlt.grid.analysis_spec(config)``: the grid and the language groups.
@@ -8,7 +9,8 @@ Usage::
 
     python -m xlt.cli tables results results/runs/*/*/scores/*.parquet results/runs/*/*/*/scores/*.parquet \
         --study '<json>' --examples results/tables/scores_by_example.parquet \
-        --results results/tables/results.parquet --summary results/tables/run_summary.parquet
+        --results results/tables/results.parquet --summary results/tables/run_summary.parquet \
+        --mixtures results/tables/mixture_summary.parquet
     python -m xlt.cli tables spearman --summary results/tables/run_summary.parquet --study '<json>' \
         --out results/tables/table2_spearman.csv
 """
@@ -26,7 +28,17 @@ import numpy as np
 import polars as pl
 
 from xlt import bootstrap
-from xlt.analysis import BASE_SETTING, CELL_KEYS, RUN_KEYS, headline, language_groups, trains_task, write_table
+from xlt.analysis import (
+    BASE_SETTING,
+    CELL_KEYS,
+    MIXTURE_CELL_KEYS,
+    MIXTURE_KEYS,
+    RUN_KEYS,
+    headline,
+    language_groups,
+    trains_task,
+    write_table,
+)
 from xlt.io import read_table, write_parquet, write_text
 from xlt.paths import BASE_RUN
 from xlt.provenance import write_provenance
@@ -100,22 +112,24 @@ def results_table(examples: pl.DataFrame, cells: pl.DataFrame, replicates: np.nd
             .sort(CELL_KEYS))
 
 
-def run_summary(examples: pl.DataFrame, cells: pl.DataFrame, replicates: np.ndarray, study: dict[str, Any]
-                ) -> pl.DataFrame:
-    """Per run x task x metric: every language-group average, Perf. to EN (non-English average over English)
-    and the seen-minus-unseen gap, each with a paired bootstrap interval (the same item resamples for all
-    languages, so group averages and ratios keep their pairing), and the run's unscored examples (left out of
-    every average). ``cells, replicates``: ``cell_bootstrap``."""
+def group_quantities(cells: pl.DataFrame, replicates: np.ndarray, keys: list[str], study: dict[str, Any]
+                     ) -> tuple[pl.DataFrame, np.ndarray]:
+    """Per ``keys`` (one cell per language): every language-group average, Perf. to EN (non-English average
+    over English) and the seen-minus-unseen gap, and the same quantities on every resample, each computed from
+    that resample's means (the same resamples for all languages, so averages and ratios keep their pairing).
+    Returns ``keys``, ``quantity``, ``value`` and a (rows, samples) array; ``cells, replicates``: per-language
+    means and their resample means (``cell_bootstrap``, ``bootstrap.seed_means``)."""
     cells = cells.with_row_index("cell")
+    scores = cells["score"].to_numpy()
     groups = language_groups(study)
     rows, quantities = [], []
-    for key, run_cells in cells.group_by([*RUN_KEYS, "task", "metric"], maintain_order=True):
-        by_lang = dict(zip(run_cells["lang"], run_cells["cell"]))
+    for key, key_cells in cells.group_by(keys, maintain_order=True):
+        by_lang = dict(zip(key_cells["lang"], key_cells["cell"]))
         means: dict[str, tuple[float, np.ndarray]] = {}
         for name, codes in groups.items():
             index = [by_lang[code] for code in codes if code in by_lang]
             if len(index) == len(codes) and index:  # a group with a missing language has no average
-                means[name] = (float(np.mean(cells["score"].to_numpy()[index])), replicates[index].mean(axis=0))
+                means[name] = (float(np.mean(scores[index])), replicates[index].mean(axis=0))
         with np.errstate(invalid="ignore", divide="ignore"):
             if "english" in means and "non_english" in means:
                 english, non_english = means["english"], means["non_english"]
@@ -127,17 +141,41 @@ def run_summary(examples: pl.DataFrame, cells: pl.DataFrame, replicates: np.ndar
         for name, (value, resampled) in means.items():
             rows.append((*key, name, value))
             quantities.append(resampled)
-    low, high = bootstrap.interval(np.stack(quantities), study["analysis"]["confidence"])
-    schema = {**dict(zip(RUN_KEYS, examples.select(RUN_KEYS).schema.values())), "task": pl.String,
-              "metric": pl.String, "quantity": pl.String, "value": pl.Float64}
-    summary = pl.DataFrame(rows, schema=schema, orient="row").with_columns(
-        ci_low=pl.Series(low), ci_high=pl.Series(high))
+    schema = {**{key: cells.schema[key] for key in keys}, "quantity": pl.String, "value": pl.Float64}
+    return (pl.DataFrame(rows, schema=schema, orient="row"),
+            np.stack(quantities) if quantities else np.empty((0, replicates.shape[1])))
+
+
+def with_interval(frame: pl.DataFrame, resampled: np.ndarray, study: dict[str, Any]) -> pl.DataFrame:
+    """``frame`` with ``ci_low`` and ``ci_high`` from its rows' resamples (none where more resamples are undefined
+    than the interval leaves out); undefined values (NaN) as nulls."""
+    confidence = study["analysis"]["confidence"]
+    low, high = bootstrap.interval(resampled, confidence, max_undefined=1 - confidence)
+    bounds = frame.with_columns(ci_low=pl.Series(low, dtype=pl.Float64), ci_high=pl.Series(high, dtype=pl.Float64))
+    return bounds.with_columns(pl.col("value", "ci_low", "ci_high").fill_nan(None))
+
+
+def run_summary(examples: pl.DataFrame, cells: pl.DataFrame, replicates: np.ndarray, study: dict[str, Any]
+                ) -> pl.DataFrame:
+    """Per run x task x metric: the ``group_quantities`` with their paired bootstrap intervals over test items,
+    and the run's unscored examples (left out of every average). ``cells, replicates``: ``cell_bootstrap``."""
+    keys = [*RUN_KEYS, "task", "metric"]
+    summary = with_interval(*group_quantities(cells, replicates, keys, study), study)
     # examples without a score (a judge reply without a rating), counted per run x task x metric, all languages
-    unscored = examples.group_by([*RUN_KEYS, "task", "metric"]).agg(
-        unscored=pl.col("score").is_null().sum().cast(pl.Int64))
-    return (summary.with_columns(pl.col("value", "ci_low", "ci_high").fill_nan(None))
-            .join(unscored, on=[*RUN_KEYS, "task", "metric"], how="left", nulls_equal=True)
-            .sort(*RUN_KEYS, "task", "metric", "quantity"))
+    unscored = examples.group_by(keys).agg(unscored=pl.col("score").is_null().sum().cast(pl.Int64))
+    return summary.join(unscored, on=keys, how="left", nulls_equal=True).sort(*keys, "quantity")
+
+
+def mixture_summary(cells: pl.DataFrame, replicates: np.ndarray, study: dict[str, Any]) -> pl.DataFrame:
+    """Per model x mixture (or the base model) x task x metric: the ``group_quantities`` of the mean over the
+    mixture's seeds, computed from the per-language means over seeds, with two-stage bootstrap intervals over
+    seeds and test items (``bootstrap.seed_means``); ``seeds``: how many seeds the values average. What the
+    figures draw. ``cells, replicates``: ``cell_bootstrap``."""
+    keys = [*MIXTURE_KEYS, "task", "metric"]
+    means, resampled = bootstrap.seed_means(cells, replicates, MIXTURE_CELL_KEYS, study["analysis"]["seed"])
+    seeds = means.group_by(keys).agg(pl.col("seeds").min())  # the fewest of its languages (all, normally)
+    summary = with_interval(*group_quantities(means, resampled, keys, study), study)
+    return summary.join(seeds, on=keys, how="left", nulls_equal=True).sort(*keys, "quantity")
 
 
 def spearman_table(summary: pl.DataFrame, study: dict[str, Any]) -> pl.DataFrame:
@@ -169,16 +207,18 @@ def spearman_table(summary: pl.DataFrame, study: dict[str, Any]) -> pl.DataFrame
 
 def per_language_table(results: pl.DataFrame, study: dict[str, Any], model: str, setting: str,
                        task: str) -> pl.DataFrame:
-    """Tables 3-23: the task's headline score per language (mean over seeds) for every mixture of one model
-    and setting that trains the task, by family and n, with the untrained base first and Avg over all languages
-    (English included)."""
+    """Tables 3-23: the task's headline score per language (mean over seeds; ``seeds``: how many) for every
+    mixture of one model and setting that trains the task, by family and n, with the untrained base first and
+    Avg over all languages (English included)."""
     languages = study["eval_languages"]
     trained = trains_task(study).filter(task=task)["family"].to_list()
     rows = headline(results, study).filter(
         pl.col("model") == model, pl.col("task") == task,
         (pl.col("setting") == BASE_SETTING) | ((pl.col("setting") == setting) & pl.col("family").is_in(trained)))
+    seeds = rows.group_by("family", "n").agg(seeds=pl.col("run").n_unique().cast(pl.Int64))  # a seed is a run
     table = (rows.group_by("family", "n", "lang").agg(pl.col("score").mean())
              .pivot(on="lang", index=["family", "n"], values="score")
+             .join(seeds, on=["family", "n"], how="left", nulls_equal=True)
              .with_columns(pl.col("family").fill_null(BASE_SETTING)))
     missing = [code for code in languages if code not in table.columns]
     table = table.with_columns(pl.lit(None, dtype=pl.Float64).alias(code) for code in missing)
@@ -186,7 +226,7 @@ def per_language_table(results: pl.DataFrame, study: dict[str, Any], model: str,
     return (table.with_columns(Avg=pl.mean_horizontal(ordered))
             .sort(pl.col("family") != BASE_SETTING, "family", "n", nulls_last=False)
             .with_columns(pl.col("n").cast(pl.String).fill_null("–"))  # n is an integer label, base has none
-            .select("family", "n", *ordered, "Avg"))
+            .select("family", "n", "seeds", *ordered, "Avg"))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -197,7 +237,9 @@ def main(argv: list[str] | None = None) -> int:
     results.add_argument("--study", required=True, help="JSON: xlt.grid.analysis_spec")
     results.add_argument("--examples", required=True, help="parquet: every example score")
     results.add_argument("--results", required=True, help="parquet (a CSV is written beside it)")
-    results.add_argument("--summary", required=True, help="parquet (a CSV is written beside it)")
+    results.add_argument("--summary", required=True, help="parquet, per run (a CSV is written beside it)")
+    results.add_argument("--mixtures", required=True,
+                         help="parquet, per mixture: means over its seeds (a CSV is written beside it)")
     spearman = sub.add_parser("spearman", help="Table 2: seen vs unseen Spearman rho per model and task")
     spearman.add_argument("--summary", required=True)
     spearman.add_argument("--study", required=True)
@@ -214,19 +256,22 @@ def main(argv: list[str] | None = None) -> int:
     study = json.loads(args.study)
     if args.command == "results":
         examples = collect_scores(args.scores, study)
-        cells, replicates = cell_bootstrap(examples, study)  # once: both tables use the same resamples
+        cells, replicates = cell_bootstrap(examples, study)  # once: every table uses the same resamples
         tidy = results_table(examples, cells, replicates, study)
         summary = run_summary(examples, cells, replicates, study)
+        mixtures = mixture_summary(cells, replicates, study)
         write_parquet(examples, args.examples)
-        for frame, path in ((tidy, args.results), (summary, args.summary)):
+        frames = ((tidy, args.results), (summary, args.summary), (mixtures, args.mixtures))
+        for frame, path in frames:
             write_parquet(frame, path)
             write_text(frame.write_csv(), Path(path).with_suffix(".csv"))
-        outputs = [args.examples, args.results, args.summary, *(Path(p).with_suffix(".csv")
-                                                               for p in (args.results, args.summary))]
-        for path in (args.examples, args.results, args.summary):
+        outputs = [args.examples, *(path for _, path in frames), *(Path(path).with_suffix(".csv")
+                                                                   for _, path in frames)]
+        for path in (args.examples, *(path for _, path in frames)):
             write_provenance(path, stage="tables", module=__name__, params=study, inputs=args.scores,
                              outputs=outputs, started=started, seed=study["analysis"]["seed"])
-        print(f"{examples.height} example scores, {tidy.height} cells, {summary.height} run quantities")
+        print(f"{examples.height} example scores, {tidy.height} cells, {summary.height} run quantities, "
+              f"{mixtures.height} mixture quantities")
         return 0
     if args.command == "spearman":
         table = spearman_table(read_table(args.summary), study)

@@ -1,0 +1,10 @@
+"""math_accuracy: xlt's scorer (``xlt.evaluation.MathAccuracy``) as an evaluate module.
+
+Load it by path, offline: ``evaluate.load("workflow/xlt/evaluate_modules/math_accuracy")``.
+xlt must be importable:
+``pip install -e .`` in its checkout, or its ``workflow/`` directory on ``sys.path``.
+"""
+
+from xlt.evaluation import MathAccuracy  # From: -e <the xlt checkout>
+
+__all__ = ["MathAccuracy"]
