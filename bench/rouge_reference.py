@@ -79,10 +79,9 @@ def reference_scorers(langs: list[str]) -> tuple[dict[str, object], bool]:
     return scorers, has_stopwords
 
 
-def agreement(pairs: dict[str, list[tuple[str, str]]]) -> dict[str, dict[str, float]]:
-    """Per language: pairs, the share within TOLERANCE of the reference and the largest difference, for
-    rouge_l_xlsum and rouge_l_script."""
-    scorers, _ = reference_scorers(list(pairs))
+def agreement(pairs: dict[str, list[tuple[str, str]]], scorers: dict[str, object]) -> dict[str, dict[str, float]]:
+    """Per language: pairs, the share within TOLERANCE of the reference (``scorers``: ``reference_scorers``)
+    and the largest difference, for rouge_l_xlsum and rouge_l_script."""
     report = {}
     for lang, lang_pairs in pairs.items():
         reference = [scorers[lang].score(ref, pred)["rougeL"].fmeasure for pred, ref in lang_pairs]
@@ -100,8 +99,8 @@ def main() -> int:
     parser.add_argument("--items", type=int, default=40, help="synthetic reports per language")
     args = parser.parse_args()
     langs = list(XLSUM_NAMES)
-    report = agreement(summary_pairs(args.items, langs))
-    _, has_stopwords = reference_scorers(langs)
+    scorers, has_stopwords = reference_scorers(langs)
+    report = agreement(summary_pairs(args.items, langs), scorers)
     print(f"reference: multilingual-rouge (XL-Sum's scorer), use_stemmer=True; NLTK stopwords "
           f"{'installed' if has_stopwords else 'not installed: the reference ran with empty stopword lists'}")
     print(f"| lang | pairs | reference mean | rouge_l_xlsum within {TOLERANCE} | max diff | "

@@ -156,6 +156,9 @@ def test_each_registry_entry_has_its_implementation():
     from xlt import adapters, attribute, figures, metrics, registry
 
     assert set(adapters.ADAPTERS) == set(registry.ADAPTERS)
+    # the config check of `scripts:` reads the registry, the adapter's own check its default scripts
+    assert {name: entry.script_choice for name, entry in registry.ADAPTERS.items()} == {
+        name: adapter.scripts is not None for name, adapter in adapters.ADAPTERS.items()}
     assert list(figures.FIGURES) == list(registry.FIGURES)
     assert list(attribute.FIGURES) == list(registry.ATTRIBUTION_FIGURES)
     assert {name for name, metric in registry.METRICS.items() if not metric.judged} <= set(metrics.SCORERS)

@@ -47,8 +47,10 @@ def cell_means(examples: pl.DataFrame, keys: list[str], samples: int, seed: int
     """Mean score of every cell (``keys`` + task, one row per example in ``examples``) and its resample means.
 
     Returns the cells (``keys``, ``score``, ``examples``) and a (cells, samples) array of means under the item
-    resamples of the cell's task; an item a cell lacks counts as absent, not as a zero.
+    resamples of the cell's task; an item a cell lacks, or has no score for (a judge reply without a rating),
+    counts as absent, not as a zero.
     """
+    examples = examples.filter(pl.col("score").is_not_null())
     cells, replicates = [], []
     for (task,), rows in examples.sort("task").group_by("task", maintain_order=True):
         items = rows["source_id"].unique().sort().to_list()

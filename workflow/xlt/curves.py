@@ -101,8 +101,7 @@ def fit_group(n: np.ndarray, score: np.ndarray, resampled: np.ndarray, fraction:
 def efficiency_table(examples: pl.DataFrame, study: dict[str, Any]) -> pl.DataFrame:
     """One row per model x family x trained task x language group with the fitted curve and ``n_plateau``."""
     settings = study["analysis"]
-    # unscored examples (a judge reply without a rating) are left out, as in every other average
-    trained = headline(examples, study).filter(pl.col("family").is_not_null(), pl.col("score").is_not_null()).join(
+    trained = headline(examples, study).filter(pl.col("family").is_not_null()).join(
         trains_task(study), on=["family", "task"], how="semi")
     cells, replicates = bootstrap.cell_means(trained, CELL_KEYS, settings["bootstrap_samples"], settings["seed"])
     cells, replicates = bootstrap.seed_means(cells, replicates, MIXTURE_CELL_KEYS, settings["seed"])

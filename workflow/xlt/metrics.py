@@ -23,29 +23,35 @@ EVALUATE_MODULES = Path(__file__).resolve().parent / "evaluate_modules"
 Score = tuple[float, dict[str, Any]]
 
 
-def math_correct(prediction: str, reference: str) -> bool:
-    """Whether the answer in ``prediction`` (``xlt.numbers.answer_readings``, any of its readings) equals the
-    numeric ``reference`` (|difference| < 1e-6)."""
+def _gold(reference: str) -> float:
     try:
-        gold = float(reference)
+        return float(reference)
     except ValueError:
         gold = extract_number(reference)
         if gold is None:
             raise ValueError(f"math reference {reference!r} has no number") from None
-    readings = answer_readings(prediction)
+        return gold
+
+
+def _matches(readings: list[float] | None, gold: float) -> bool:
     return readings is not None and any(abs(value - gold) < 1e-6 for value in readings)
 
 
-def _rouge_l_xlsum(generation: str, reference: str, lang: str, candidates: list[str]) -> Score:
-    return rouge_l(generation, reference, lang, "rouge_l_xlsum"), {}
+def math_correct(prediction: str, reference: str) -> bool:
+    """Whether the answer in ``prediction`` (``xlt.numbers.answer_readings``, any of its readings) equals the
+    numeric ``reference`` (|difference| < 1e-6)."""
+    return _matches(answer_readings(prediction), _gold(reference))
 
 
-def _rouge_l_script(generation: str, reference: str, lang: str, candidates: list[str]) -> Score:
-    return rouge_l(generation, reference, lang, "rouge_l_script"), {}
+def _rouge_l_scorer(variant: str) -> Callable[[str, str, str, list[str]], Score]:
+    def score(generation: str, reference: str, lang: str, candidates: list[str]) -> Score:
+        return rouge_l(generation, reference, lang, variant), {}
+    return score
 
 
 def _math_accuracy(generation: str, reference: str, lang: str, candidates: list[str]) -> Score:
-    return float(math_correct(generation, reference)), {"extracted": extract_number(generation)}
+    readings = answer_readings(generation)  # read once: the score and what it read
+    return float(_matches(readings, _gold(reference))), {"extracted": readings[0] if readings else None}
 
 
 def _constraint_accuracy(generation: str, reference: str, lang: str, candidates: list[str]) -> Score:
@@ -61,8 +67,8 @@ def _language_check(generation: str, reference: str, lang: str, candidates: list
 # evaluate module of the same name; language_check is the response-language part of constraint_accuracy on its
 # own (the reference is not read), for use outside the study.
 SCORERS: dict[str, Callable[[str, str, str, list[str]], Score]] = {
-    "rouge_l_xlsum": _rouge_l_xlsum,
-    "rouge_l_script": _rouge_l_script,
+    "rouge_l_xlsum": _rouge_l_scorer("rouge_l_xlsum"),
+    "rouge_l_script": _rouge_l_scorer("rouge_l_script"),
     "math_accuracy": _math_accuracy,
     "constraint_accuracy": _constraint_accuracy,
     "language_check": _language_check,

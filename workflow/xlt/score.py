@@ -35,7 +35,7 @@ SCORE_SCHEMA = {"model": pl.String, "run": pl.String, "id": pl.String, "source_i
 
 def load_metric(metric: str):
     """``metric``'s evaluate module, loaded by path (offline) and computed in memory."""
-    import evaluate  # imported here: loading it costs a second that the CLI's --help need not pay
+    import evaluate  # imported here: it costs about 5 s (it imports transformers), which --help need not pay
 
     return evaluate.load(str(evaluate_module(metric)), keep_in_memory=True)
 

@@ -88,8 +88,7 @@ def cell_bootstrap(examples: pl.DataFrame, study: dict[str, Any]) -> tuple[pl.Da
     Unscored examples (a judge reply without a rating) are absent from the mean, not zeros; the results
     table counts them."""
     settings = study["analysis"]
-    return bootstrap.cell_means(examples.filter(pl.col("score").is_not_null()), CELL_KEYS,
-                                settings["bootstrap_samples"], settings["seed"])
+    return bootstrap.cell_means(examples, CELL_KEYS, settings["bootstrap_samples"], settings["seed"])
 
 
 def results_table(examples: pl.DataFrame, cells: pl.DataFrame, replicates: np.ndarray, study: dict[str, Any]
