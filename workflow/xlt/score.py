@@ -22,8 +22,10 @@ import sys
 import time
 from typing import Any
 
+import evaluate
 import polars as pl
 
+from xlt import evaluation  # noqa: F401  (what the evaluate modules run: part of this stage's code fingerprint)
 from xlt.io import read_table, write_parquet
 from xlt.metrics import SCORERS, evaluate_module
 from xlt.provenance import write_provenance
@@ -35,8 +37,6 @@ SCORE_SCHEMA = {"model": pl.String, "run": pl.String, "id": pl.String, "source_i
 
 def load_metric(metric: str):
     """``metric``'s evaluate module, loaded by path (offline) and computed in memory."""
-    import evaluate  # imported here: it costs about 5 s (it imports transformers), which --help need not pay
-
     return evaluate.load(str(evaluate_module(metric)), keep_in_memory=True)
 
 
