@@ -1,8 +1,9 @@
-"""Benchmark: SFT throughput with padded batches vs packed, padding-free batches (TRL SFTTrainer).
+"""Benchmark: SFT throughput with padded batches vs length-grouped, packed and padding-free ones (TRL SFTTrainer).
 
 Trains the same tiny model on the same mixture (the three synthetic tasks, every seen language) for the same
-number of steps in three ways: padded batches (what the workflow does on CPU), padding-free packing (TRL's
-BFD packing, which needs FlashAttention-style kernels to pay off) and plain padding-free batches. Counts
+number of steps in four ways: padded batches in random order, padded batches of similar lengths
+(``training.group_by_length``: transformers' LengthGroupedSampler, what the embedded study uses), padding-free
+packing (TRL's BFD packing, which needs FlashAttention-style kernels to pay off) and plain padding-free batches. Counts
 real and padding tokens in the batches the trainer sees and prints real tokens/s and the padding share of each,
 and the ratios to the padded run, all in one run, one torch thread.
 
@@ -24,6 +25,8 @@ ARCHITECTURE = {"hidden_size": 128, "intermediate_size": 512, "num_hidden_layers
                 "num_key_value_heads": 2}
 MODES = {
     "padded": {"packing": False, "padding_free": False},
+    "padded, grouped by length": {"packing": False, "padding_free": False,
+                                  "train_sampling_strategy": "group_by_length"},
     "packed (BFD, padding-free)": {"packing": True, "packing_strategy": "bfd", "padding_free": True},
     # TRL does not truncate padding-free unpacked batches: no max_length (our examples are shorter anyway)
     "padding-free, unpacked": {"packing": False, "padding_free": True, "max_length": None},

@@ -76,8 +76,8 @@ def tiny_mixture(tmp_path_factory, datasets_dir, small_config):
 
 
 TRAINING = {"batch_size": 16, "per_device_batch_size": 8, "learning_rate": 2e-3, "lr_scheduler": "constant",
-            "warmup_ratio": 0.0, "weight_decay": 0.0, "optimizer": "adamw_torch", "epochs": 1, "max_steps": -1,
-            "save_steps": 2, "max_length": 192}
+            "warmup_ratio": 0.0, "weight_decay": 0.0, "optimizer": "adamw_torch", "group_by_length": False,
+            "epochs": 1, "max_steps": -1, "save_steps": 2, "max_length": 192}
 
 
 def file_trace_dir(tmp_path_factory) -> Path:

@@ -32,6 +32,12 @@ COMMANDS = {
 }
 
 
+# Imports a command never needs that a library it uses makes anyway: ``evaluate`` imports its Evaluator, and
+# with it transformers.pipelines (torch included: about 5 s per score job), wherever transformers is installed;
+# the score stage loads metric modules only. A module set to None in sys.modules raises ImportError on import,
+# which evaluate takes as "no transformers" for its evaluators alone.
+SKIPPED_IMPORTS = {"score": ("transformers.pipelines",)}
+
 # Libraries whose errors describe bad data or a bad model (not a bug of ours): shown as one line.
 LIBRARY_ERRORS = {"polars", "pyarrow", "datasets", "transformers", "huggingface_hub", "safetensors", "jsonschema",
                   "yaml", "openai"}
@@ -45,8 +51,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  {name:<10} {help_text}")
         return 0 if not argv or argv[0] in ("-h", "--help") else 2
     module_name, _, function = COMMANDS[argv[0]][0].partition(":")
-    entry = getattr(importlib.import_module(module_name), function or "main")
+    skipped = [name for name in SKIPPED_IMPORTS.get(argv[0], ()) if name not in sys.modules]
+    sys.modules.update(dict.fromkeys(skipped))
     try:
+        entry = getattr(importlib.import_module(module_name), function or "main")
         return entry(argv[1:])
     except (XltError, ValueError, FileNotFoundError) as error:
         # Our errors say what is wrong and where; a traceback would bury that.
@@ -59,6 +67,10 @@ def main(argv: list[str] | None = None) -> int:
         print(redact_text(f"xlt {argv[0]}: error: {type(error).__name__}: {first} (`python -m "
                           f"{module_name} ...` shows the traceback)"), file=sys.stderr)
         return 1
+    finally:
+        for name in skipped:  # called in-process (tests): later imports of the module work again
+            if sys.modules.get(name, ...) is None:
+                del sys.modules[name]
 
 
 if __name__ == "__main__":

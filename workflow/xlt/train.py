@@ -283,6 +283,7 @@ def _train_holding_lock(model_key: str, model_spec: dict[str, Any], base_path: s
         warmup_steps=float(settings["warmup_ratio"]),  # transformers 5: a float in [0, 1) is a ratio
         weight_decay=settings["weight_decay"],
         optim=settings["optimizer"],
+        train_sampling_strategy="group_by_length" if settings["group_by_length"] else "random",
         num_train_epochs=settings["epochs"],
         max_steps=settings["max_steps"],
         max_length=settings["max_length"],
