@@ -139,7 +139,7 @@ def test_a_translated_evaluation_language_reruns_evaluation_only(hub_run):
     finally:
         (workdir / "config.yaml").write_text(__import__("yaml").safe_dump(config, sort_keys=False))
     counts = Counter(job.split("[")[0] for job in jobs)
-    assert counts == {"translate": 4, "dataset": 4, "eval_prompts": 3, "generate": 1, "judge": 1, "score": 3}, jobs
+    assert counts == {"translate": 4, "dataset": 4, "eval_prompts": 3, "generate": 3, "judge": 1, "score": 3}, jobs
     assert sorted(job for job in jobs if job.startswith("dataset")) == sorted(
         f"dataset[task={task}, split={split}]" for task, split in
         (("math", "test"), ("math", "exemplars"), ("summarization", "test"), ("instruction_following", "test")))

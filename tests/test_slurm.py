@@ -15,6 +15,8 @@ import polars as pl
 import pytest
 from conftest import ROOT
 
+from xlt.grid import evaluated_tasks
+
 pytestmark = pytest.mark.slow
 
 CLUSTER = ROOT / "tests" / "slurm" / "cluster.sh"
@@ -53,7 +55,7 @@ def run_with_sigint_timeout(command: list[str], cwd, timeout: int) -> tuple[int,
 
 
 def test_the_study_runs_on_slurm_and_equals_the_local_run(small_study, slurm_cluster, tmp_path, capsys):
-    local, _, _ = small_study
+    local, _, config = small_study
     workdir = tmp_path / "slurm-study"
     shutil.copytree(local, workdir, symlinks=True)
     for run in RERUN:
@@ -69,7 +71,8 @@ def test_the_study_runs_on_slurm_and_equals_the_local_run(small_study, slurm_clu
     code, output = run_with_sigint_timeout(command, workdir, timeout=1500)
     assert code == 0, output[-4000:]
     slurm_ids = re.findall(r"submitted with SLURM jobid (\d+)", output) or re.findall(r"SLURM jobid (\d+)", output)
-    # 2 trainings, 2 generations, 6 scores, and the analysis jobs, each its own SLURM job
+    # 2 trainings, 4 generations and 4 scores (summarization; mt's three tasks), and the analysis jobs, each its
+    # own SLURM job
     assert len(set(slurm_ids)) >= 10 + 5, output[-3000:]
     # one SLURM log per job, named by its SLURM job id, under the profile's slurm-logdir
     logs = {path.stem for path in (workdir / "results/logs/slurm").rglob("*.log")}
@@ -83,7 +86,7 @@ def test_the_study_runs_on_slurm_and_equals_the_local_run(small_study, slurm_clu
     attributed = "results/tables/attribution/tiny_1m/mt-n10/seed0/shares.parquet"
     assert pl.read_parquet(workdir / attributed).equals(pl.read_parquet(local / attributed))
     for run in RERUN:
-        for task in ("math", "summarization", "instruction_following"):
+        for task in evaluated_tasks(config, run):
             scores = f"results/runs/tiny_1m/{run}/scores/{task}.parquet"
             assert pl.read_parquet(workdir / scores).equals(pl.read_parquet(local / scores)), scores
     done = re.findall(r"\d+ of \d+ steps \(100%\) done", output)

@@ -1,4 +1,5 @@
-# generate and score: every run (and every untrained base model) answers each task's evaluation prompts.
+# generate and score: every untrained base model answers each task's evaluation prompts, every trained run those of
+# its family's tasks (grid.evaluated_tasks), one job per run and task.
 
 
 rule eval_prompts:
@@ -25,11 +26,11 @@ rule eval_prompts:
 rule generate:
     input:
         model=lambda w: jobs.generation_model_input(CONFIG, w.model, w.run),
-        prompts=[paths.eval_prompts(task) for task in CONFIG["tasks"]],
+        prompts=paths.eval_prompts("{task}"),
     output:
-        [paths.generations("{model}", "{run}", task) for task in CONFIG["tasks"]],
+        paths.generations("{model}", "{run}", "{task}"),
     log:
-        paths.log_file("generate", "{model}", "{run}"),
+        paths.log_file("generate", "{model}", "{run}", "{task}"),
     conda:
         "../../envs/generate.yaml"
     threads: 1

@@ -154,6 +154,20 @@ def study_runs(config: dict[str, Any]) -> list[tuple[str, str]]:
         (run["model"], paths.run_name(run["mixture"], run["seed"])) for run in runs(config)]
 
 
+def evaluated_tasks(config: dict[str, Any], run: str) -> list[str]:
+    """The tasks a run is evaluated on: every task for an untrained base (each trained run's reference), the
+    family's tasks for a trained run (a single-task model on its task, as the paper evaluates them)."""
+    if run == paths.BASE_RUN:
+        return list(config["tasks"])
+    family = run.partition("/seed")[0].rpartition("-n")[0]
+    return list(config["mixtures"]["families"][family]["tasks"])
+
+
+def study_evaluations(config: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """(model, run name, task) of every evaluation: ``study_runs`` x ``evaluated_tasks``."""
+    return [(model, run, task) for model, run in study_runs(config) for task in evaluated_tasks(config, run)]
+
+
 def attributed_runs(config: dict[str, Any]) -> list[dict[str, Any]]:
     """The runs ``attribution.runs`` names, each with its model, family, n, seed, mixture and run name."""
     entries = []

@@ -220,7 +220,7 @@ def attribution_figure_files(config: dict[str, Any], extension: str = "pdf") -> 
 
 
 def all_scores(config: dict[str, Any]) -> list[str]:
-    return [paths.scores(model, run, task) for model, run in grid.study_runs(config) for task in config["tasks"]]
+    return [paths.scores(model, run, task) for model, run, task in grid.study_evaluations(config)]
 
 
 def figure_inputs(figure: str) -> dict[str, Any]:

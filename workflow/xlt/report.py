@@ -109,7 +109,8 @@ def run_table(summary: pl.DataFrame, study: dict[str, Any]) -> pl.DataFrame:
                            .then(pl.format("{} ({} unscored)", "value", "unscored")).otherwise("value"))
              .pivot(on="task", index=["model", "run", "setting"], values="value"))
     tasks = [task for task in study["tasks"] if task in cells.columns]
-    return cells.sort("model", pl.col("run") != "base", "run").select("model", "run", "setting", *tasks)
+    return (cells.sort("model", pl.col("run") != "base", "run").select("model", "run", "setting", *tasks)
+            .with_columns(pl.col(tasks).fill_null("not evaluated")))  # a single-task run on another task
 
 
 def metrics_table(config: dict[str, Any]) -> pl.DataFrame:
