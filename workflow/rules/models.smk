@@ -31,12 +31,12 @@ rule base_model:
         paths.log_file("models", "{model}"),
     conda:
         "../../envs/train.yaml"
-    threads: 1
+    threads: 2  # nothing trains before the base model exists: it gets the cores the others will use
     resources:
         mem_mb=4000,
         runtime=60,
     params:
         spec=lambda w: jobs.base_model_spec(CONFIG, w.model),
     shell:
-        "python -m xlt.cli base-model build --model {wildcards.model} --spec {params.spec:q} "
+        "XLT_TORCH_THREADS={threads} python -m xlt.cli base-model build --model {wildcards.model} --spec {params.spec:q} "
         "--tokenizer {input.tokenizer} --out-dir {output} {input.datasets} > {log} 2>&1"
