@@ -187,7 +187,9 @@ def perf_to_en_figure(summary: pl.DataFrame, study: dict[str, Any], setting: str
     colors = plt.get_cmap("tab10")
     for ax, model in zip(axes, models):
         for i, (family, task) in enumerate(trained):
-            points = by_n(data.filter(model=model, family=family, task=task))
+            # a ratio whose interval is undefined (English 0 on too many resamples) is not drawn: one lucky
+            # English answer would make any ratio
+            points = by_n(data.filter(model=model, family=family, task=task)).filter(pl.col("ci_low").is_not_null())
             if points.height:
                 label = TASK_TITLES.get(task, task) + family_suffix(family, families)
                 draw(ax, points, model_label(model, study), label, rows, color=colors(i % 10))
@@ -200,8 +202,14 @@ def perf_to_en_figure(summary: pl.DataFrame, study: dict[str, Any], setting: str
                  .filter(pl.col("quantity") == "perf_to_en", pl.col("value").is_null())
                  .join(pl.DataFrame(trained, schema=["family", "task"], orient="row"), on=["family", "task"],
                        how="semi"))
+    unresolved = (headline(summary, study)
+                  .filter(pl.col("quantity") == "perf_to_en", pl.col("value").is_not_null(), pl.col("ci_low").is_null())
+                  .join(pl.DataFrame(trained, schema=["family", "task"], orient="row"), on=["family", "task"],
+                        how="semi"))
     undefined_notes = [f"{r['model']} {r['mixture']} {r['task']} (English score 0)"
                        for r in undefined.iter_rows(named=True)]
+    undefined_notes += [f"{r['model']} {r['mixture']} {r['task']} (English too close to 0 for an interval)"
+                        for r in unresolved.iter_rows(named=True)]
     finish_figure(figure, f"Perf. to EN vs n, {setting.replace('_', '-')}", missing + undefined_notes)
     return Plot(figure, pl.DataFrame(rows, schema=SERIES_SCHEMA), missing, undefined_notes)
 
@@ -222,12 +230,19 @@ def scores_by_n_figure(summary: pl.DataFrame, study: dict[str, Any], setting: st
             if points.height:
                 draw(ax, points, task, f"{model} {group}{family_suffix(family, trained_by)}", rows,
                      color=colors[model], linestyle=GROUP_STYLE[group])
+        for model in colors:  # the untrained base's seen average: what training has to beat
+            base = headline(summary, study).filter(pl.col("mixture").is_null(), model=model, task=task,
+                                                   quantity="seen")
+            if base.height and base["value"][0] is not None:
+                ax.axhline(base["value"][0], color=colors[model], linewidth=0.9, linestyle=":")
         n_axis(ax, sorted({n for f in trained_by for n in study["families"][f]["n"]}))
+        ax.set_ylim(bottom=0, top=max(ax.get_ylim()[1], 0.1))  # scores in [0, 1]: noise near 0 stays flat
         ax.set_ylabel(study["tasks"][task]["metric"])
         ax.set_title(task_title(task, study))
     handles = model_handles(rows, colors, study)
     handles += [Line2D([], [], color="black", linestyle=GROUP_STYLE[g], label=f"{g} languages")
                 for g in ("seen", "unseen")]
+    handles.append(Line2D([], [], color="black", linewidth=0.9, linestyle=":", label="untrained base, seen"))
     missing = missing_runs(summary, study, families, tasks)
     finish_figure(figure, f"Scores vs n, {setting.replace('_', '-')} (solid: seen, dashed: unseen)", missing, handles)
     return Plot(figure, pl.DataFrame(rows, schema=SERIES_SCHEMA), missing)
@@ -262,6 +277,7 @@ def script_mix_figure(summary: pl.DataFrame, study: dict[str, Any]) -> Plot:
                 ax.plot(best["n"], best["value"], marker="*", markersize=13, color=colors(i % 10),
                         markeredgecolor="black", linestyle="none", zorder=5)
         n_axis(ax, sorted({n for f in [*mixes, *reference] for n in study["families"][f]["n"]}))
+        ax.set_ylim(bottom=0, top=max(ax.get_ylim()[1], 0.1))  # scores in [0, 1]: noise near 0 stays flat
         ax.set_ylabel(study["tasks"][task]["metric"])
         ax.set_title(panel)
     missing = missing_runs(summary, study, mixes, tasks)
@@ -320,6 +336,7 @@ def efficiency_figure(summary: pl.DataFrame, study: dict[str, Any], curves: pl.D
                 ax.axvline(curve["n_plateau"], color=color, linestyle=style, linewidth=0.8, alpha=0.6)
             rows += series_rows(panel, f"{curve['model']} {curve['group']}", points)
         n_axis(ax, study["families"][family]["n"])
+        ax.set_ylim(bottom=0, top=max(ax.get_ylim()[1], 0.1))  # scores in [0, 1]: noise near 0 stays flat
         ax.set_ylabel(study["tasks"][task]["metric"])
         ax.set_title(panel)
     handles = model_handles(rows, colors, study)
