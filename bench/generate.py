@@ -1,13 +1,13 @@
 """Benchmark: vLLM vs transformers ``generate`` on the same model, prompts and greedy settings.
 
 Builds a tokenizer on synthetic prompts and randomly initialised Llama models of the embedded study's sizes
-(``config.yaml``'s embedded models) and a 45M one (random weights rarely stop early, so every prompt generates
+(``config.yaml``'s embedded models; ``--larger`` adds a 45M one) (random weights rarely stop early, so every prompt generates
 the full budget), then runs xlt's two generation backends on the same token ids, one torch thread each, each in
 a fresh process as a generate job runs. Prints, per size and backend, the whole job's cost (process start and
 imports, engine start, generation) beside the generation alone (tokens/s), the ratios, and whether their greedy
 outputs agree. The embedded study's ``generation.backend`` is the one whose whole job is cheaper at its sizes.
 
-    python bench/generate.py [--prompts 1200] [--new-tokens 64]
+    python bench/generate.py [--prompts 400] [--new-tokens 64] [--larger]
 """
 
 from __future__ import annotations
@@ -27,16 +27,16 @@ LARGER = {"45M": {"hidden_size": 512, "intermediate_size": 2048, "num_hidden_lay
                   "num_key_value_heads": 4}}
 
 
-def sizes() -> dict[str, dict[str, int]]:
-    """The embedded study's model architectures (config.yaml), then a larger one for the trend."""
+def sizes(larger: bool) -> dict[str, dict[str, int]]:
+    """The embedded study's model architectures (config.yaml), and with ``larger`` a 45M one for the trend."""
     import yaml
 
     config = yaml.safe_load((ROOT / "config.yaml").read_text())
     embedded = {key: spec["architecture"] for key, spec in config["models"].items() if spec["source"] == "embedded"}
-    return {**embedded, **LARGER}
+    return {**embedded, **(LARGER if larger else {})}
 
 
-def build(workdir: Path, prompts: int) -> tuple[dict[str, Path], Path]:
+def build(workdir: Path, prompts: int, larger: bool) -> tuple[dict[str, Path], Path]:
 
     from xlt.base_model import build_model
     from xlt.prompts import evaluation_prompts
@@ -49,7 +49,7 @@ def build(workdir: Path, prompts: int) -> tuple[dict[str, Path], Path]:
                            {"train": 200, "validation": 1, "test": prompts // len(languages) + 1}, languages)
     tokenizer = train_tokenizer([m["content"] for ms in data["messages"] for m in ms], 2048)
     models = {}
-    for name, architecture in sizes().items():
+    for name, architecture in sizes(larger).items():
         model = build_model(architecture, tokenizer, seed=0)
         models[name] = workdir / name
         model.save_pretrained(models[name])
@@ -95,12 +95,13 @@ print("RESULT", json.dumps(dict(import_s=imported - imports, load_s=loaded - sta
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--prompts", type=int, default=1200, help="default: the embedded study's (3 tasks x 8 "
+    parser.add_argument("--prompts", type=int, default=400, help="default: one generate job of the embedded study (8 "
                         "languages x 50 items)")
     parser.add_argument("--new-tokens", type=int, default=64)
+    parser.add_argument("--larger", action="store_true", help="also a 45M model (use --prompts 128: minutes)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        models, prompts = build(Path(tmp), args.prompts)
+        models, prompts = build(Path(tmp), args.prompts, args.larger)
         for name, model_dir in models.items():
             hf = measure("hf", model_dir, prompts, args.new_tokens)
             vllm = measure("vllm", model_dir, prompts, args.new_tokens)

@@ -81,7 +81,7 @@ BAD_CONFIGS = [
     ("more English than the synthetic pool", "mixtures.families.st_math.english", 400,
      "mixtures.families.st_math.n[0]: n=0 needs 400 math train items (max(english, n)); tasks.math.data.items.train is 300"),
     ("a disjoint mixture larger than the pool", "mixtures.families.mt.n", [80],
-     "mixtures.families.mt.n[0]: n=80 needs 350 math train items (english + n x 4 languages (disjoint)); "
+     "mixtures.families.mt.n[0]: n=80 needs 380 math train items (english + n x 4 languages (disjoint)); "
      "tasks.math.data.items.train is 300"),
     ("validation larger than its pool", "tasks.math.data.items.validation", 10,
      "mixtures.families.st_math.n[0]: n=0 needs 20 math validation items (max(english, n), times "
@@ -120,7 +120,8 @@ def test_defaults_are_filled_in(raw):
     assert config["languages"]["script_groups"] == {"latin": ["es", "fr", "pt"], "non_latin": ["ja", "zh", "ko", "ar"]}
     assert config["mixtures"]["families"]["st_math"]["mode"] == "parallel"
     assert config["mixtures"]["families"]["st_math"]["languages"] == ["es", "fr", "ja", "zh"]  # languages.seen
-    assert config["generation"]["backend"] == "vllm"
+    assert config["generation"]["backend"] == "hf"  # set in the file
+    assert validate_config({**raw, "generation": {}})["generation"]["backend"] == "vllm"  # the schema's default
     assert config["tokenizer"]["vocab_size"] == 1024 and config["models"]["tiny_1m"]["pretrain"]["seed"] == 0  # default seed
     assert config["training"]["learning_rate"] == 3e-3  # set in the file
     del raw["training"]
@@ -154,9 +155,9 @@ def test_model_training_inherits_top_level_settings(raw):
 
 def test_grid_expansion(small_config):
     expanded = runs(small_config)
-    assert len(expanded) == 1 * (2 + 1 + 1 + 1) * 1
-    assert {run["mixture"] for run in expanded} == {"st_math-n0", "st_math-n40", "st_summarization-n20", "mt-n10",
-                                                     "script_latin-n20"}
+    assert len(expanded) == 1 * (2 + 1 + 1 + 1 + 1) * 1
+    assert {run["mixture"] for run in expanded} == {"st_math-n0", "st_math-n40", "st_summarization-n20",
+                                                     "st_instruction_following-n0", "mt-n10", "script_latin-n20"}
     spec = mixture_spec(small_config, "st_math", 40)
     assert "n" in spec and spec["n"] == 40 and "languages" in spec
     assert spec == mixture_spec(small_config, "st_math", 40)  # deterministic params
@@ -168,7 +169,7 @@ def test_a_model_can_be_limited_to_some_families(raw):
     config = validate_config(raw)
     assert sorted(run["mixture"] for run in runs(config) if run["model"] == "big") == [
         "st_math-n0", "st_math-n40"]
-    assert len([run for run in runs(config) if run["model"] == "tiny_1m"]) == 5
+    assert len([run for run in runs(config) if run["model"] == "tiny_1m"]) == 6
 
 
 def test_a_test_split_with_every_language_native_or_translated_is_valid(raw):
@@ -260,7 +261,7 @@ def test_xlt_grid_and_validate_commands(capsys, tmp_path):
 
     assert main(["grid", "--config", str(SMALL_CONFIG)]) == 0
     out = capsys.readouterr().out
-    assert "5 training runs over 1 models (tiny_1m 5), 5 mixtures, 1 seeds" in out
+    assert "6 training runs over 1 models (tiny_1m 6), 6 mixtures, 1 seeds" in out
     assert "st_math-n40" in out
     bad = tmp_path / "bad.yaml"
     bad.write_text(SMALL_CONFIG.read_text().replace("seeds: [0]", "seeds: [-1]"))
@@ -270,6 +271,7 @@ def test_xlt_grid_and_validate_commands(capsys, tmp_path):
 
 def test_embedded_models_need_head_sizes_vllm_cpu_supports(raw):
     raw["models"]["tiny_1m"]["architecture"].update(hidden_size=64, num_attention_heads=4, num_key_value_heads=2)
+    raw["generation"]["backend"] = "vllm"
     with pytest.raises(ConfigError, match=r"models.tiny_1m.architecture: head size hidden_size/num_attention_heads = 16"):
         validate_config(raw)
     raw["generation"] = {"backend": "hf"}  # transformers runs any head size
