@@ -16,6 +16,7 @@ import pytest
 from conftest import ROOT, SMALL_CONFIG
 from workflow_helpers import planned_jobs, snakemake
 
+from xlt import paths
 from xlt.grid import evaluated_tasks, mixture_names
 
 pytestmark = pytest.mark.slow
@@ -252,7 +253,7 @@ FAMILY_TASKS = {"st_math": ["math"], "st_summarization": ["summarization"], "st_
 
 def evaluation(run: str) -> list[str]:
     """The jobs that evaluate one run (a mixture/seed or base): a base on every task, a run on its family's."""
-    tasks = TASKS if run == "base" else FAMILY_TASKS[run.partition("/seed")[0].rpartition("-n")[0]]
+    tasks = TASKS if run == "base" else FAMILY_TASKS[paths.split_run_name(run)[1]]
     return [job for task in tasks for job in (f"generate[model={MODEL}, run={run}, task={task}]",
                                               f"score[model={MODEL}, run={run}, task={task}]")]
 

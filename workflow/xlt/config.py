@@ -16,6 +16,7 @@ from typing import Any
 import jsonschema
 import yaml
 
+from xlt import paths
 from xlt.grid import eval_languages, language_count, model_training, split_languages
 from xlt.iso639 import ISO_639_1
 from xlt.registry import ADAPTERS, KINDS, METRICS, ROUGE_L_DEFAULTS, XLSUM_UNREPRODUCED
@@ -354,8 +355,7 @@ def _attribution_problems(config: dict[str, Any]) -> list[str]:
     for i, entry in enumerate(config["attribution"]["runs"]):
         where = f"attribution.runs[{i}]"
         model, run = entry["model"], entry["run"]
-        mixture, _, seed = run.partition("/seed")
-        family, _, n = mixture.rpartition("-n")
+        mixture, family, n, seed = paths.split_run_name(run)
         if (model, run) in seen:
             problems.append(f"{where}: {model} {run} is listed twice")
         seen.add((model, run))

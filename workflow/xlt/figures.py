@@ -119,6 +119,11 @@ def panels(count: int, width: float = 4.3, height: float = 3.3) -> tuple[plt.Fig
     return figure, flat[:count]
 
 
+def score_axis(ax: plt.Axes) -> None:
+    """A score axis from 0 spanning at least 0.1 (scores lie in [0, 1]): noise near 0 stays flat."""
+    ax.set_ylim(bottom=0, top=max(ax.get_ylim()[1], 0.1))
+
+
 def n_axis(ax: plt.Axes, grid: list[int]) -> None:
     """n on a symmetric log axis when the grid spans orders of magnitude (0, 100, ..., 5000), else linear."""
     positive = sorted(n for n in grid if n > 0)
@@ -198,18 +203,14 @@ def perf_to_en_figure(summary: pl.DataFrame, study: dict[str, Any], setting: str
         ax.set_ylabel("Perf. to EN (non-English / English)")
         ax.set_title(model_label(model, study))
     missing = missing_runs(summary, study, families, list(study["tasks"]))
-    undefined = (headline(summary, study)
-                 .filter(pl.col("quantity") == "perf_to_en", pl.col("value").is_null())
+    not_drawn = (headline(summary, study)
+                 .filter(pl.col("quantity") == "perf_to_en", pl.col("ci_low").is_null())
                  .join(pl.DataFrame(trained, schema=["family", "task"], orient="row"), on=["family", "task"],
                        how="semi"))
-    unresolved = (headline(summary, study)
-                  .filter(pl.col("quantity") == "perf_to_en", pl.col("value").is_not_null(), pl.col("ci_low").is_null())
-                  .join(pl.DataFrame(trained, schema=["family", "task"], orient="row"), on=["family", "task"],
-                        how="semi"))
     undefined_notes = [f"{r['model']} {r['mixture']} {r['task']} (English score 0)"
-                       for r in undefined.iter_rows(named=True)]
+                       for r in not_drawn.filter(pl.col("value").is_null()).iter_rows(named=True)]
     undefined_notes += [f"{r['model']} {r['mixture']} {r['task']} (English too close to 0 for an interval)"
-                        for r in unresolved.iter_rows(named=True)]
+                        for r in not_drawn.filter(pl.col("value").is_not_null()).iter_rows(named=True)]
     finish_figure(figure, f"Perf. to EN vs n, {setting.replace('_', '-')}", missing + undefined_notes)
     return Plot(figure, pl.DataFrame(rows, schema=SERIES_SCHEMA), missing, undefined_notes)
 
@@ -223,6 +224,7 @@ def scores_by_n_figure(summary: pl.DataFrame, study: dict[str, Any], setting: st
     data = headline(summary, study).filter(pl.col("family").is_in(families))
     figure, axes = panels(len(tasks))
     colors, rows = model_colors(study), []
+    bases = headline(summary, study).filter(pl.col("mixture").is_null(), pl.col("quantity") == "seen")
     for ax, task in zip(axes, tasks):
         trained_by = [f for f in families if task in study["families"][f]["tasks"]]
         for model, family, group in product(colors, trained_by, ("seen", "unseen")):
@@ -231,12 +233,11 @@ def scores_by_n_figure(summary: pl.DataFrame, study: dict[str, Any], setting: st
                 draw(ax, points, task, f"{model} {group}{family_suffix(family, trained_by)}", rows,
                      color=colors[model], linestyle=GROUP_STYLE[group])
         for model in colors:  # the untrained base's seen average: what training has to beat
-            base = headline(summary, study).filter(pl.col("mixture").is_null(), model=model, task=task,
-                                                   quantity="seen")
+            base = bases.filter(model=model, task=task)
             if base.height and base["value"][0] is not None:
                 ax.axhline(base["value"][0], color=colors[model], linewidth=0.9, linestyle=":")
         n_axis(ax, sorted({n for f in trained_by for n in study["families"][f]["n"]}))
-        ax.set_ylim(bottom=0, top=max(ax.get_ylim()[1], 0.1))  # scores in [0, 1]: noise near 0 stays flat
+        score_axis(ax)
         ax.set_ylabel(study["tasks"][task]["metric"])
         ax.set_title(task_title(task, study))
     handles = model_handles(rows, colors, study)
@@ -277,7 +278,7 @@ def script_mix_figure(summary: pl.DataFrame, study: dict[str, Any]) -> Plot:
                 ax.plot(best["n"], best["value"], marker="*", markersize=13, color=colors(i % 10),
                         markeredgecolor="black", linestyle="none", zorder=5)
         n_axis(ax, sorted({n for f in [*mixes, *reference] for n in study["families"][f]["n"]}))
-        ax.set_ylim(bottom=0, top=max(ax.get_ylim()[1], 0.1))  # scores in [0, 1]: noise near 0 stays flat
+        score_axis(ax)
         ax.set_ylabel(study["tasks"][task]["metric"])
         ax.set_title(panel)
     missing = missing_runs(summary, study, mixes, tasks)
@@ -336,7 +337,7 @@ def efficiency_figure(summary: pl.DataFrame, study: dict[str, Any], curves: pl.D
                 ax.axvline(curve["n_plateau"], color=color, linestyle=style, linewidth=0.8, alpha=0.6)
             rows += series_rows(panel, f"{curve['model']} {curve['group']}", points)
         n_axis(ax, study["families"][family]["n"])
-        ax.set_ylim(bottom=0, top=max(ax.get_ylim()[1], 0.1))  # scores in [0, 1]: noise near 0 stays flat
+        score_axis(ax)
         ax.set_ylabel(study["tasks"][task]["metric"])
         ax.set_title(panel)
     handles = model_handles(rows, colors, study)

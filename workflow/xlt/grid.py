@@ -159,8 +159,7 @@ def evaluated_tasks(config: dict[str, Any], run: str) -> list[str]:
     family's tasks for a trained run (a single-task model on its task, as the paper evaluates them)."""
     if run == paths.BASE_RUN:
         return list(config["tasks"])
-    family = run.partition("/seed")[0].rpartition("-n")[0]
-    return list(config["mixtures"]["families"][family]["tasks"])
+    return list(config["mixtures"]["families"][paths.split_run_name(run)[1]]["tasks"])
 
 
 def study_evaluations(config: dict[str, Any]) -> list[tuple[str, str, str]]:
@@ -172,8 +171,7 @@ def attributed_runs(config: dict[str, Any]) -> list[dict[str, Any]]:
     """The runs ``attribution.runs`` names, each with its model, family, n, seed, mixture and run name."""
     entries = []
     for entry in config["attribution"]["runs"]:
-        mixture, _, seed = entry["run"].partition("/seed")
-        family, _, n = mixture.rpartition("-n")
+        mixture, family, n, seed = paths.split_run_name(entry["run"])
         entries.append({"model": entry["model"], "family": family, "n": int(n), "seed": int(seed),
                         "mixture": mixture, "run": entry["run"]})
     return entries

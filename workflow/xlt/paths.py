@@ -97,6 +97,13 @@ def run_name(mixture: str, seed: int | str) -> str:
     return f"{mixture}/seed{seed}"
 
 
+def split_run_name(run: str) -> tuple[str, str, str, str]:
+    """The parts of a training run's name ``{family}-n{n}/seed{seed}``: (mixture, family, n, seed), as text."""
+    mixture, _, seed = run.partition("/seed")
+    family, _, n = mixture.rpartition("-n")
+    return mixture, family, n, seed
+
+
 def run_dir(model: str, run: str) -> str:
     """``run``: a ``run_name`` or ``BASE_RUN``."""
     return f"{RUNS}/{model}/{run}"
