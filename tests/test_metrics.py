@@ -375,3 +375,18 @@ def test_every_scorer_loads_offline_as_an_evaluate_module_and_matches_its_functi
     assert result["scores"] == [1.0]
     with pytest.raises(ValueError, match="no evaluate module"):
         evaluate_module("rouge_l")
+
+
+def test_the_score_command_skips_transformers_pipelines_and_restores_it(monkeypatch):
+    """``xlt score`` blocks the transformers.pipelines import that evaluate makes for its Evaluator (the stage
+    never uses it) and lifts the block when the command returns, so in-process callers can import it again."""
+    import sys
+
+    from xlt.cli import main
+
+    seen = {}
+    monkeypatch.setattr("xlt.score.main", lambda argv: seen.update(blocked=sys.modules["transformers.pipelines"]))
+    monkeypatch.delitem(sys.modules, "transformers.pipelines", raising=False)  # as in a fresh score job
+    main(["score", "run"])
+    assert seen == {"blocked": None}  # importing it raised ImportError while the command ran
+    assert sys.modules.get("transformers.pipelines", ...) is not None  # no longer blocked
