@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 
 import pytest
 import yaml
@@ -325,6 +326,28 @@ def test_attribution_runs_must_be_runs_the_grid_trains(raw):
     assert settings == {"runs": [], "checkpoint_every": 1, "layers": ["*"], "primary": "cosine", "top_k": 100,
                         "test_items_per_language": 20, "train_items": None, "seed": 0, "projection": None,
                         "precision": "float32", "batch_size": 16, "shards": 1}
+
+
+def test_each_run_keeps_the_checkpoints_its_policy_and_attribution_ask_for(raw):
+    from xlt.grid import checkpoint_retention
+    from xlt.jobs import train_spec
+
+    raw["attribution"] = {"runs": [{"model": "tiny_1m", "run": "st_math-n40/seed0"}]}
+    config = validate_config(raw)
+    assert config["training"]["keep_checkpoints"] == "attribution"  # the default
+    assert checkpoint_retention(config, "tiny_1m", "st_math-n40/seed0") == "weights"
+    assert checkpoint_retention(config, "tiny_1m", "st_math-n0/seed0") == "none"
+    spec = json.loads(train_spec(config, "tiny_1m", "st_math-n40/seed0"))
+    assert spec["keep"] == "weights" and "keep_checkpoints" not in spec["training"]
+    raw["training"]["keep_checkpoints"] = "all"
+    assert checkpoint_retention(validate_config(raw), "tiny_1m", "st_math-n0/seed0") == "resumable"
+    raw["models"]["tiny_1m"]["training"] = {"keep_checkpoints": "best"}
+    with pytest.raises(ConfigError) as error:
+        validate_config(raw)
+    assert error.value.problems == ["attribution.runs[0]: models.tiny_1m.training.keep_checkpoints is best, which "
+                                    "keeps no checkpoint for attribution to read (use attribution or all)"]
+    raw["attribution"] = {}
+    assert checkpoint_retention(validate_config(raw), "tiny_1m", "st_math-n40/seed0") == "none"
 
 
 def test_attribution_jobs_are_sized_from_the_model_and_the_projection(raw):

@@ -65,6 +65,23 @@ def test_training_keeps_every_checkpoint_with_its_learning_rate_and_picks_the_be
     assert provenance["stage"] == "train" and provenance["params"]["training"] == TRAINING
 
 
+def resume_state(folder: Path) -> list[str]:
+    return sorted(path.name for path in folder.iterdir() if path.name.startswith(("optimizer", "scheduler", "rng_state")))
+
+
+def test_only_the_newest_checkpoint_holds_the_optimizer_state(trained):
+    run_dir, summary = trained
+    folders = [Path(c["path"]) for c in summary["checkpoints"]]
+    assert [resume_state(folder) for folder in folders[:-1]] == [[], [], []]  # weights-only
+    assert resume_state(folders[-1]) == ["optimizer.pt", "rng_state.pth", "scheduler.pt"]
+    assert all((folder / "model.safetensors").exists() and (folder / "trainer_state.json").exists()
+               for folder in folders)
+    weights_bytes = (folders[0] / "model.safetensors").stat().st_size
+    assert (folders[-1] / "optimizer.pt").stat().st_size > 1.9 * weights_bytes  # two AdamW moments
+    assert summary["keep_checkpoints"] == "resumable" and all(c["kept"] for c in summary["checkpoints"])
+    assert summary["disk_bytes"]["checkpoints"] == sum(p.stat().st_size for folder in folders for p in folder.iterdir())
+
+
 def test_attribution_loads_a_full_checkpoint_with_every_parameter_trainable(trained, tiny_base_model):
     import torch
     from transformers import AutoModelForCausalLM
@@ -110,11 +127,20 @@ def test_a_killed_training_job_resumes_from_its_last_checkpoint(tiny_base_model,
                   if (p / "trainer_state.json").exists())
     total = 3 * steps_per_epoch(tiny_mixture)
     assert done and done[-1] < total
+    # what was on disk at the kill: resume state in the newest complete checkpoint only
+    assert [resume_state(checkpoints / f"checkpoint-{step}") != [] for step in done] == [False] * (len(done) - 1) + [True]
     rerun = subprocess.run(command, env=env, capture_output=True, text=True)
     assert rerun.returncode == 0, rerun.stderr[-2000:]
     summary = json.loads((tmp_path / "training.json").read_text())
     assert summary["resumed_from"] == str(checkpoints / f"checkpoint-{done[-1]}")
     assert summary["steps"] == total  # the interrupted run's full length
+    # the resumed run ends where an uninterrupted one does: the same saved model, the same loss curve
+    fresh = tmp_path / "fresh"
+    train_run("tiny", EMBEDDED, str(tiny_base_model), settings, tiny_mixture, fresh, seed=0)
+    resumed_log, fresh_log = (pl.read_parquet(d / "training_log.parquet").drop_nulls("loss") for d in (tmp_path, fresh))
+    assert resumed_log.filter(pl.col("step") > done[-1])["loss"].to_list() == pytest.approx(
+        fresh_log.filter(pl.col("step") > done[-1])["loss"].to_list(), rel=1e-5)
+    assert weights(tmp_path) == weights(fresh)
 
 
 def test_a_second_trainer_on_a_busy_run_fails_at_once(tiny_base_model, tiny_mixture, tmp_path):
@@ -193,7 +219,12 @@ def test_a_checkpoint_cut_short_is_skipped_for_the_last_complete_one(short_run, 
                                                                       tmp_path):
     first, _ = short_run
     rerun = rerun_of(first, tmp_path / "rerun")
-    # a kill inside the Trainer's save of the last checkpoint, before the job finished
+    # a kill inside the Trainer's save of the last checkpoint, before the job finished: checkpoint-2 still holds
+    # its resume state then (it is stripped only once checkpoint-4 is complete); checkpoint-4's stands in for it
+    import shutil
+
+    for name in ("optimizer.pt", "scheduler.pt", "rng_state.pth"):
+        shutil.copy(rerun / "checkpoints" / "checkpoint-4" / name, rerun / "checkpoints" / "checkpoint-2" / name)
     (rerun / "checkpoints" / "checkpoint-4" / "trainer_state.json").unlink()
     job = json.loads((rerun / "checkpoints" / JOB_FILE).read_text())
     (rerun / "checkpoints" / JOB_FILE).write_text(json.dumps({**job, "finished": False}))
@@ -271,6 +302,50 @@ def test_the_base_model_directory_holds_only_the_model(tiny_base_model):
     assert sorted(p.name for p in tiny_base_model.iterdir() if p.is_dir()) == []
     assert {"config.json", "model.safetensors", "tokenizer.json", "pretraining.json", "provenance.json"} <= {
         p.name for p in tiny_base_model.iterdir()}
+
+
+def test_what_a_finished_run_keeps_is_what_its_retention_says(short_run, tmp_path):
+    from xlt.train import retain_checkpoints
+
+    first, _ = short_run
+    kept = {}
+    for keep in ("resumable", "weights", "none"):
+        run = rerun_of(first, tmp_path / keep)
+        freed = retain_checkpoints(run / "checkpoints", keep)
+        kept[keep] = {path.name: resume_state(path) for path in (run / "checkpoints").glob("checkpoint-*")}
+        assert (run / "checkpoints" / JOB_FILE).exists() and freed["kept"] >= 0
+        if keep == "weights":
+            assert all((run / "checkpoints" / name / "model.safetensors").exists() for name in kept[keep])
+    assert kept == {"resumable": {"checkpoint-2": [], "checkpoint-4": ["optimizer.pt", "rng_state.pth", "scheduler.pt"]},
+                    "weights": {"checkpoint-2": [], "checkpoint-4": []},
+                    "none": {}}
+
+
+def test_a_run_that_keeps_no_checkpoint_keeps_its_model_and_says_so(tiny_base_model, tiny_mixture, tmp_path):
+    from xlt.tracin import kept_checkpoints
+
+    summary = train_run("tiny", EMBEDDED, str(tiny_base_model), SHORT, tiny_mixture, tmp_path, seed=0, keep="none")
+    assert not list((tmp_path / "checkpoints").glob("checkpoint-*")) and (tmp_path / "checkpoints" / JOB_FILE).exists()
+    assert (tmp_path / "model" / "model.safetensors").exists()
+    assert [(c["step"], c["kept"]) for c in summary["checkpoints"]] == [(2, False), (4, False)]
+    assert summary["disk_bytes"]["checkpoints_freed"] > 3 * summary["disk_bytes"]["model"]  # 2 weights + 1 optimizer
+    with pytest.raises(ValueError, match="training.keep_checkpoints"):
+        kept_checkpoints(summary)
+
+
+def test_a_checkpoint_without_optimizer_state_is_not_resumed(short_run, tiny_base_model, tiny_mixture, tmp_path):
+    """A kill after a run stripped its checkpoints, before it was marked finished: AdamW must not restart cold
+    from weights-only checkpoints; the job trains from the start."""
+    from xlt.train import retain_checkpoints
+
+    first, old_weights = short_run
+    rerun = rerun_of(first, tmp_path / "rerun")
+    retain_checkpoints(rerun / "checkpoints", "weights")
+    job = json.loads((rerun / "checkpoints" / JOB_FILE).read_text())
+    (rerun / "checkpoints" / JOB_FILE).write_text(json.dumps({**job, "finished": False}))
+    summary = train_run("tiny", EMBEDDED, str(tiny_base_model), SHORT, tiny_mixture, rerun, seed=0)
+    assert summary["resumed_from"] is None and summary["steps"] == 4
+    assert weights(rerun) == old_weights
 
 
 def test_two_data_parallel_processes_train_like_one(tiny_base_model, tiny_mixture, tmp_path):

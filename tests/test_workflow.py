@@ -66,6 +66,13 @@ def test_every_run_is_trained_generated_and_scored(study):
             assert (folder / "scores" / f"{task}.provenance.json").exists()
         assert sorted(path.stem for path in (folder / "generations").glob("*.parquet")) == sorted(
             evaluated_tasks(config, run))
+        # keep_checkpoints: attribution (the default): weights-only checkpoints for attributed runs, none else
+        kept = sorted((folder / "checkpoints").glob("checkpoint-*"))
+        if {"model": "tiny_1m", "run": run} in config["attribution"]["runs"]:
+            assert kept and all((c / "model.safetensors").exists() and not list(c.glob("optimizer*")) for c in kept)
+            assert [c["kept"] for c in summary["checkpoints"]] == [True] * len(kept)
+        else:
+            assert kept == [] and summary["keep_checkpoints"] == "none"
 
 
 @pytest.mark.parametrize("task", ["instruction_following", "math", "summarization"])
@@ -329,12 +336,14 @@ EDITS = [
      [f"eval_prompts[task={task}]" for task in TASKS] + [job for run in RUNS for job in evaluation(run)]
      + analysis() + [job for family, n in ATTRIBUTED for job in attribution(family, n)]),
     # study B: an analysis setting reruns no gradient; the layers rerun the gradients and no training; one more
-    # attributed run adds its own jobs (and the report that shows them)
+    # attributed run adds its own jobs and retrains that run (keep_checkpoints: attribution kept none of its
+    # checkpoints), so its evaluation and the analysis follow
     ("attribution top_k", set_top_k,
      ["all", "report"] + [job for family, n in ATTRIBUTED for job in attribution(family, n, start="tables")]),
     ("attribution layers", set_attribution_layers,
      ["all", "report"] + [job for family, n in ATTRIBUTED for job in attribution(family, n, start="scores")]),
-    ("attribute one more run", attribute_another_run, ["all", "report", *attribution("st_summarization", 20)]),
+    ("attribute one more run", attribute_another_run,
+     [*chain("st_summarization", 20)[1:], *analysis(), *attribution("st_summarization", 20)]),
 ]
 
 

@@ -26,7 +26,9 @@ rule train:
         gpu_model=sized(resources.train_job, "gpu_model"),
         slurm_partition=sized(resources.train_job, "slurm_partition"),
     params:
-        spec=lambda w: jobs.train_spec(CONFIG, w.model),
+        spec=lambda w: jobs.train_spec(
+            CONFIG, w.model, paths.run_name(f"{w.family}-n{w.n}", w.seed)
+        ),
         # one process per GPU (accelerate launch), or one on the CPU; DDP (LoRA) or FSDP (full) over them
         processes=lambda w: resources.train_gpus(CONFIG, w.model),
         strategy=lambda w: resources.train_strategy(CONFIG, w.model),

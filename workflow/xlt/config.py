@@ -371,6 +371,12 @@ def _attribution_problems(config: dict[str, Any]) -> list[str]:
             problems.append(f"{where}.run: n={n} is not in mixtures.families.{family}.n {families[family]['n']}")
         if int(seed) not in config["seeds"]:
             problems.append(f"{where}.run: seed {seed} is not in seeds {config['seeds']}")
+        overrides = config["models"][model].get("training", {})
+        if model_training(config, model)["keep_checkpoints"] == "best":
+            key = (f"models.{model}.training.keep_checkpoints" if "keep_checkpoints" in overrides
+                   else "training.keep_checkpoints")
+            problems.append(f"{where}: {key} is best, which keeps no checkpoint for attribution to read (use "
+                            f"attribution or all)")
     return problems
 
 

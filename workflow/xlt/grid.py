@@ -68,6 +68,27 @@ def model_training(config: dict[str, Any], model: str) -> dict[str, Any]:
     return {**config["training"], **config["models"][model].get("training", {})}
 
 
+# What a finished run keeps of its checkpoints (``train --spec``'s ``keep``): every one (the newest with the
+# optimizer, scheduler and RNG state a resume needs, the others weights-only), every one weights-only, or none.
+KEEP_RESUMABLE, KEEP_WEIGHTS, KEEP_NONE = "resumable", "weights", "none"
+
+
+def attributed(config: dict[str, Any], model: str, run: str) -> bool:
+    return any(entry["model"] == model and entry["run"] == run for entry in config["attribution"]["runs"])
+
+
+def checkpoint_retention(config: dict[str, Any], model: str, run: str) -> str:
+    """What ``run`` of ``model`` keeps once it has finished, from ``training.keep_checkpoints``: ``all`` keeps
+    every checkpoint; ``attribution`` keeps weights-only checkpoints for the runs attribution reads and none for
+    the others; ``best`` keeps none (only ``model/``)."""
+    policy = model_training(config, model)["keep_checkpoints"]
+    if policy == "all":
+        return KEEP_RESUMABLE
+    if policy == "attribution" and attributed(config, model, run):
+        return KEEP_WEIGHTS
+    return KEEP_NONE
+
+
 def analysis_spec(config: dict[str, Any]) -> dict[str, Any]:
     """What the analysis jobs read about the study (its grid and language groups), and nothing about training
     or generation settings: a learning-rate change reruns the aggregates through their inputs, not this."""

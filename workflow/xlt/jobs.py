@@ -99,10 +99,12 @@ def model_entry(config: dict[str, Any], model: str) -> dict[str, Any]:
     return {k: v for k, v in config["models"][model].items() if k not in ("training", "pretrain", "architecture")}
 
 
-def train_spec(config: dict[str, Any], model: str) -> str:
-    """The model entry, its base path and its resolved training settings (nothing of other models)."""
+def train_spec(config: dict[str, Any], model: str, run: str) -> str:
+    """The model entry, its base path, its resolved training settings (nothing of other models) and what the run
+    keeps of its checkpoints (``grid.checkpoint_retention``: the policy resolved for this run, in its place)."""
+    training = {key: value for key, value in grid.model_training(config, model).items() if key != "keep_checkpoints"}
     return canonical_json({"model": model_entry(config, model), "base": base_model_path(config, model),
-                           "training": grid.model_training(config, model)})
+                           "training": training, "keep": grid.checkpoint_retention(config, model, run)})
 
 
 # ---- evaluate.smk ------------------------------------------------------------------------------------------

@@ -40,9 +40,10 @@ class Checkpoint:
 def kept_checkpoints(summary: dict[str, Any], every: int = 1) -> list[Checkpoint]:
     """The checkpoints of a run's ``training.json`` that attribution uses: every ``every``-th counted back from
     the last, so the end of training is always in."""
-    rows = sorted(summary["checkpoints"], key=lambda row: row["step"])
+    rows = sorted((row for row in summary["checkpoints"] if row.get("kept", True)), key=lambda row: row["step"])
     if not rows:
-        raise ValueError("the run kept no checkpoint (training.json lists none)")
+        raise ValueError("the run kept no checkpoint (training.json lists none kept; training.keep_checkpoints "
+                         "keeps them for the runs in attribution.runs, or for all runs with all)")
     missing = [row["step"] for row in rows if row.get("learning_rate") is None]
     if missing:
         raise ValueError(f"training.json: checkpoints at steps {missing} have no learning rate (TracIn weighs "

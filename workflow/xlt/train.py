@@ -2,8 +2,10 @@
 
 Loss on assistant tokens only; full fine-tuning or LoRA (merged into the saved model, so generation loads one
 directory either way); a checkpoint and a validation loss every ``save_steps`` (and at the last step); the
-checkpoint with the lowest validation loss is the one saved as ``model/``; every checkpoint is kept with its
-learning rate for attribution.
+checkpoint with the lowest validation loss is the one saved as ``model/``. Only the newest checkpoint holds the
+optimizer, scheduler and RNG state (what resuming needs); older ones are weights-only. Once the run has finished it
+keeps what ``keep`` says (``xlt.grid.checkpoint_retention``): every checkpoint, every one weights-only (the runs
+attribution reads, with their learning rates in training.json), or none (only ``model/``).
 
 A restarted job resumes from its last complete checkpoint only when that checkpoint was written by the same job
 (same params and input hashes, recorded in ``checkpoints/job.json``) and that job did not finish; otherwise the old
@@ -40,11 +42,16 @@ import polars as pl
 import torch
 
 from xlt.errors import XltError
+from xlt.grid import KEEP_NONE, KEEP_RESUMABLE, KEEP_WEIGHTS
 from xlt.io import canonical_json, read_table, sha256_file, write_json, write_parquet
 from xlt.loading import ModelLoadError, load_base_model  # noqa: F401 (ModelLoadError: what loading raises)
 from xlt.provenance import write_provenance
 
 JOB_FILE = "job.json"  # in checkpoints/: which job wrote the checkpoints, and whether it finished
+# What a checkpoint holds beside its weights only for resuming (the Trainer's files; FSDP's optimizer.bin or
+# optimizer_0/): removed from every checkpoint but the newest, and from all once a run is finished.
+RESUME_STATE = ("optimizer.pt", "optimizer.bin", "optimizer_*", "scheduler.pt", "scaler.pt", "rng_state*.pth")
+KEEPS = (KEEP_RESUMABLE, KEEP_WEIGHTS, KEEP_NONE)
 LOCK_FILE = ".train.lock"  # in the run directory: held by the one training process of the run
 
 
@@ -71,8 +78,61 @@ def gradient_accumulation(settings: dict[str, Any], world_size: int) -> int:
     return settings["batch_size"] // per_step
 
 
-def make_callbacks():
+def resume_state_files(folder: Path) -> list[Path]:
+    return sorted(path for pattern in RESUME_STATE for path in folder.glob(pattern))
+
+
+def strip_resume_state(folder: Path) -> int:
+    """Remove a checkpoint's optimizer, scheduler, scaler and RNG state, leaving its weights, config, tokenizer
+    and trainer_state.json (its step and log history); the bytes freed."""
+    freed = 0
+    for path in resume_state_files(folder):
+        freed += disk_bytes(path)
+        shutil.rmtree(path) if path.is_dir() else path.unlink()
+    return freed
+
+
+def disk_bytes(path: Path) -> int:
+    if path.is_file():
+        return path.stat().st_size
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) if path.is_dir() else 0
+
+
+def checkpoint_folders(checkpoints_dir: Path) -> list[Path]:
+    return sorted(checkpoints_dir.glob("checkpoint-*"), key=checkpoint_step)
+
+
+def retain_checkpoints(checkpoints_dir: Path, keep: str) -> dict[str, int]:
+    """What a finished run keeps (``KEEPS``): every checkpoint with resume state in the newest only
+    (``resumable``), every checkpoint weights-only (``weights``), or no checkpoint (``none``); the bytes freed
+    and kept. The job record stays (a rerun reads that the run finished)."""
+    if keep not in KEEPS:
+        raise ValueError(f"unknown checkpoint retention {keep!r} ({', '.join(KEEPS)})")
+    folders, freed = checkpoint_folders(checkpoints_dir), 0
+    for i, folder in enumerate(folders):
+        if keep == KEEP_NONE:
+            freed += disk_bytes(folder)
+            shutil.rmtree(folder)
+        elif keep == KEEP_WEIGHTS or i < len(folders) - 1:
+            freed += strip_resume_state(folder)
+    kept = sum(disk_bytes(folder) for folder in checkpoint_folders(checkpoints_dir))
+    return {"freed": freed, "kept": kept}
+
+
+def make_callbacks(checkpoints_dir: Path):
     from transformers import TrainerCallback
+
+    class ResumeStateInNewestOnly(TrainerCallback):
+        """After each save (the new checkpoint complete: the Trainer writes trainer_state.json before calling
+        on_save), the older checkpoints lose their optimizer, scheduler and RNG state: a kill at any moment
+        leaves the newest complete checkpoint resumable, and the older ones cost only their weights."""
+
+        def on_save(self, args, state, control, **kwargs):
+            if state.is_world_process_zero:
+                for folder in checkpoint_folders(checkpoints_dir):
+                    if checkpoint_step(folder) < state.global_step:
+                        strip_resume_state(folder)
+            return control
 
     class EvaluateAndSaveAtEnd(TrainerCallback):
         """The last step is a checkpoint candidate too, whatever its distance to the previous save."""
@@ -95,7 +155,7 @@ def make_callbacks():
             if state.log_history:  # the entry this log call just appended
                 state.log_history[-1]["elapsed_s"] = round(time.time() - self.started, 3)
 
-    return [EvaluateAndSaveAtEnd(), WallClock()]
+    return [EvaluateAndSaveAtEnd(), WallClock(), ResumeStateInNewestOnly()]
 
 
 def training_log(log_history: list[dict[str, Any]]) -> pl.DataFrame:
@@ -109,7 +169,7 @@ def training_log(log_history: list[dict[str, Any]]) -> pl.DataFrame:
 def checkpoint_table(checkpoints_dir: Path, log: pl.DataFrame) -> list[dict[str, Any]]:
     """Every kept checkpoint with its step, learning rate and validation loss (TracIn weights by lr)."""
     rows = []
-    for folder in sorted(checkpoints_dir.glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[1])):
+    for folder in checkpoint_folders(checkpoints_dir):
         step = int(folder.name.split("-")[1])
         at_step = log.filter(pl.col("step") <= step)
         lr = at_step.drop_nulls("learning_rate")["learning_rate"].tail(1).to_list()
@@ -167,7 +227,7 @@ def resumable_checkpoint(checkpoints_dir: Path, job: dict[str, Any]) -> tuple[st
         shutil.rmtree(checkpoints_dir)
         checkpoints_dir.mkdir(parents=True)
         return None, f"{reason}: discarded, training from the start"
-    folders = sorted(checkpoints_dir.glob("checkpoint-*"), key=checkpoint_step)
+    folders = checkpoint_folders(checkpoints_dir)
     complete = [folder for folder in folders if checkpoint_is_complete(folder)]
     incomplete = [folder for folder in folders if folder not in complete]
     for folder in incomplete:
@@ -175,6 +235,11 @@ def resumable_checkpoint(checkpoints_dir: Path, job: dict[str, Any]) -> tuple[st
     if not complete:
         return None, "no complete checkpoint of this job: training from the start"
     note = f" (removed incomplete {', '.join(folder.name for folder in incomplete)})" if incomplete else ""
+    if not (complete[-1] / "optimizer.pt").exists() and not resume_state_files(complete[-1]):
+        # only the newest checkpoint keeps the optimizer state: resuming older weights would restart AdamW cold
+        shutil.rmtree(checkpoints_dir)
+        checkpoints_dir.mkdir(parents=True)
+        return None, f"{complete[-1].name} holds no optimizer state{note}: discarded, training from the start"
     return str(complete[-1]), f"resuming this job from {complete[-1].name}{note}"
 
 
@@ -237,22 +302,28 @@ class RunFiles:
 
 
 def train_run(model_key: str, model_spec: dict[str, Any], base_path: str, settings: dict[str, Any],
-              mixture: str | Path, run: str | Path | RunFiles, seed: int, world_size: int = 1) -> dict[str, Any]:
+              mixture: str | Path, run: str | Path | RunFiles, seed: int, world_size: int = 1,
+              keep: str = KEEP_RESUMABLE) -> dict[str, Any]:
     """Fine-tune ``base_path`` on a mixture and write the model, training.json and training_log.parquet.
     ``run``: the job's ``RunFiles``, or a run directory (then ``mixture`` is the mixture's directory and the
-    files are laid out as ``RunFiles.in_dirs`` says)."""
+    files are laid out as ``RunFiles.in_dirs`` says). ``keep``: what the finished run keeps of its checkpoints
+    (``KEEPS``); not part of the job's identity (it changes no weight), so a resumed job may keep otherwise."""
+    if keep not in KEEPS:
+        raise ValueError(f"unknown checkpoint retention {keep!r} ({', '.join(KEEPS)})")
     files = run if isinstance(run, RunFiles) else RunFiles.in_dirs(mixture, run)
     main_process = int(os.environ.get("RANK", "0")) == 0  # under accelerate launch, one process owns the run
     lock = hold_run_lock(files.run_dir) if main_process else None
     try:
-        return _train_holding_lock(model_key, model_spec, base_path, settings, files, seed, world_size, main_process)
+        return _train_holding_lock(model_key, model_spec, base_path, settings, files, seed, world_size, main_process,
+                                   keep)
     finally:
         if lock is not None:
             lock.close()
 
 
 def _train_holding_lock(model_key: str, model_spec: dict[str, Any], base_path: str, settings: dict[str, Any],
-                        files: RunFiles, seed: int, world_size: int, main_process: bool) -> dict[str, Any]:
+                        files: RunFiles, seed: int, world_size: int, main_process: bool, keep: str
+                        ) -> dict[str, Any]:
     from trl import SFTConfig, SFTTrainer
 
     started = time.time()
@@ -309,7 +380,8 @@ def _train_holding_lock(model_key: str, model_spec: dict[str, Any], base_path: s
         disable_tqdm=True,
     )
     trainer = SFTTrainer(model=model, args=args, train_dataset=train, eval_dataset=validation,
-                         processing_class=tokenizer, peft_config=peft_config, callbacks=make_callbacks())
+                         processing_class=tokenizer, peft_config=peft_config,
+                         callbacks=make_callbacks(checkpoints_dir))
     truncated = fully_truncated(trainer, len(train), len(validation), settings["max_length"],
                                 f"training.max_length (or models.{model_key}.training.max_length, where set)")
     with args.main_process_first(local=False, desc="checkpoint check"):  # the main process discards first
@@ -333,7 +405,9 @@ def _train_holding_lock(model_key: str, model_spec: dict[str, Any], base_path: s
         return {"steps": trainer.state.global_step, "main_process": False}
     shutil.rmtree(model_dir, ignore_errors=True)
     tmp_dir.rename(model_dir)  # the model appears whole or not at all
-    checkpoints = checkpoint_table(checkpoints_dir, log)
+    checkpoints = [{**row, "kept": keep != KEEP_NONE} for row in checkpoint_table(checkpoints_dir, log)]
+    # before the job is marked finished: a kill in between leaves no resumable checkpoint, so the rerun retrains
+    retained = retain_checkpoints(checkpoints_dir, keep)
     best = trainer.state.best_model_checkpoint
     train_tokens = log.drop_nulls("num_input_tokens_seen")
     tokens_per_s = None
@@ -348,7 +422,10 @@ def _train_holding_lock(model_key: str, model_spec: dict[str, Any], base_path: s
         "best_checkpoint": best, "best_eval_loss": trainer.state.best_metric,
         "checkpoints": checkpoints, "train_examples": len(train), "validation_examples": len(validation),
         "tokens_per_s": tokens_per_s, "gradient_accumulation_steps": args.gradient_accumulation_steps,
-        "processes": world_size,
+        "processes": world_size, "keep_checkpoints": keep,
+        # the disk the finished run holds (what ``xlt plan`` predicts): model/ and the checkpoints it keeps
+        "disk_bytes": {"model": disk_bytes(model_dir), "checkpoints": retained["kept"],
+                       "checkpoints_freed": retained["freed"]},
     }
     write_parquet(log, files.log)
     write_json(summary, files.summary)
@@ -380,7 +457,7 @@ def main(argv: list[str] | None = None) -> int:
     files = RunFiles(Path(args.train), Path(args.validation), Path(args.model_out), Path(args.summary),
                      Path(args.log))
     summary = train_run(args.model, spec["model"], spec["base"], spec["training"], files.train.parent, files,
-                        args.seed, world_size)
+                        args.seed, world_size, keep=spec.get("keep", KEEP_RESUMABLE))
     if summary.get("main_process") is False:
         return 0
     print(f"{args.model} on {files.train.parent}: {summary['steps']} steps, best eval loss "
