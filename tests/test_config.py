@@ -285,7 +285,7 @@ def test_cluster_resources_follow_model_size_and_grow_with_the_attempt(raw):
     raw["models"]["llama_8b"] = {"source": "hub", "path": "meta-llama/Llama-3.1-8B", "revision": "main",
                                  "params_m": 8000, "training": {"per_device_batch_size": 8}}
     raw["models"]["aya_35b"] = {"source": "hub", "path": "org/aya-35b", "revision": "main", "params_m": 35000,
-                                "training": {"per_device_batch_size": 2}}
+                                "training": {"per_device_batch_size": 1}}
     raw["models"]["lora_8b"] = {"source": "hub", "path": "meta-llama/Llama-3.1-8B", "revision": "main",
                                 "params_m": 8000, "train_mode": "lora"}
     raw["cluster"] = {"gpu_partition": "gpu", "gpu_model": "a100", "cpus_per_gpu": 6}
@@ -293,7 +293,9 @@ def test_cluster_resources_follow_model_size_and_grow_with_the_attempt(raw):
     models = ("tiny_1m", "llama_8b", "aya_35b", "lora_8b")
     # generation: bf16 weights + KV cache on 80 GB GPUs; training: weights, gradients, AdamW states (16 B/param)
     assert [generation_resources(config, m)["gpu"] for m in models] == [0, 1, 2, 1]
-    assert [train_resources(config, m, "st_math", 40)["gpu"] for m in models] == [0, 2, 8, 1]  # 8: one node
+    # 35B: 700 GB of state, more than one node's 8 x 80 GB: FSDP over 2 nodes of 8
+    assert [train_resources(config, m, "st_math", 40)["gpu"] for m in models] == [0, 2, 16, 1]
+    assert [train_resources(config, m, "st_math", 40)["nodes"] for m in models] == [None, None, 2, None]
     assert [train_strategy(config, m) for m in models] == ["single", "fsdp", "fsdp", "single"]
     small, large = (train_resources(config, "llama_8b", "st_math", n) for n in (0, 120))
     assert large["runtime"] > small["runtime"]  # more examples, more time

@@ -365,12 +365,45 @@ def test_two_data_parallel_processes_train_like_one(tiny_base_model, tiny_mixtur
         assert (summary["processes"], summary["gradient_accumulation_steps"]) == (processes, 2 // processes)
         assert (out / "model" / "model.safetensors").exists()
         logs[processes] = pl.read_parquet(out / "training_log.parquet")
-    single, double = (logs[p].drop_nulls("loss")["loss"].to_list() for p in (1, 2))
-    assert len(single) == len(double) == 4
-    assert double == pytest.approx(single, rel=1e-4)
+    # two "nodes" on localhost, one process each: the multi-node path (a launcher per node, torchrun's static
+    # rendezvous at the first node), as srun starts it on a SLURM job's nodes
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    out = tmp_path / "nodes2"
+    launchers = [subprocess.Popen(
+        [sys.executable, "-m", "xlt.launch", "--processes", "2", "--strategy", "ddp", "--cpu", "--nodes", "2",
+         "--node-rank", str(rank), "--main-address", "127.0.0.1", "--port", str(port),
+         "train", "--model", "tiny", "--spec", spec, *run_files(tiny_mixture, out), "--seed", "0"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) for rank in (0, 1)]
+    outputs = [launcher.communicate(timeout=600)[0] for launcher in launchers]
+    assert [launcher.returncode for launcher in launchers] == [0, 0], outputs[0][-3000:] + outputs[1][-3000:]
+    summary = json.loads((out / "training.json").read_text())
+    assert (summary["processes"], summary["gradient_accumulation_steps"]) == (2, 1)
+    logs["nodes"] = pl.read_parquet(out / "training_log.parquet")
+    single, double, nodes = (logs[p].drop_nulls("loss")["loss"].to_list() for p in (1, 2, "nodes"))
+    assert len(single) == len(double) == len(nodes) == 4
+    assert double == pytest.approx(single, rel=1e-4) and nodes == pytest.approx(single, rel=1e-4)
     # validation batches split across processes: per-batch means weigh examples slightly differently
     single, double = (logs[p].drop_nulls("eval_loss")["eval_loss"].to_list() for p in (1, 2))
     assert double == pytest.approx(single, rel=0.05)
+
+
+def test_a_job_on_several_slurm_nodes_starts_one_launcher_per_node():
+    from xlt.launch import first_host, launch_command, srun_command
+
+    assert first_host("gpu[03-05,07],gpu11") == "gpu03" and first_host("node7") == "node7"
+    assert first_host("a100-[12,14]") == "a100-12"
+    srun = srun_command(2, ["--processes", "16", "--strategy", "fsdp", "--nodes", "2"], ["train", "--x"])
+    assert srun[:2] == ["srun", "--nodes"] and "--overlap" in srun
+    assert srun[-5:] == ["2", "--node-rank", "slurm", "train", "--x"]
+    node = launch_command(16, "fsdp", ["train"], nodes=2, node_rank=1, main_address="gpu03")
+    assert node[node.index("--num_processes") + 1] == "16" and node[node.index("--num_machines") + 1] == "2"
+    assert node[node.index("--machine_rank") + 1] == "1" and node[node.index("--main_process_ip") + 1] == "gpu03"
+    with pytest.raises(ValueError, match="do not split evenly"):
+        launch_command(12, "fsdp", ["train"], nodes=8, main_address="gpu03")
 
 
 def test_the_launcher_picks_accelerate_with_the_strategy_config_for_several_gpus():

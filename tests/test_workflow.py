@@ -124,6 +124,49 @@ def test_the_analysis_writes_every_figure_table_and_the_report(study):
     assert "fig3_scores_by_n.png" in (workdir / "snakemake_report.html").read_text()
 
 
+def test_the_report_shows_each_jobs_measured_cost_beside_the_plan(study):
+    """Every job counted once from its sidecars (a training job writes two), per stage beside xlt plan's jobs."""
+    from xlt.costs import cost_tables
+    from xlt.jobs import report_figures, report_tables
+
+    workdir, _, config = study
+    html = (workdir / "results/report.html").read_text()
+    assert '<h2 id="cost">Cost</h2>' in html and "planned_cpu_hours" in html
+    cwd = os.getcwd()
+    os.chdir(workdir)
+    try:
+        figures = {name: f"results/figures/{name}.pdf" for name in FIGURES}
+        tables = cost_tables(config, figures, [path.replace(".png", ".pdf") for path in report_figures(config)]
+                             + report_tables(config) + ["results/tables/data_efficiency.parquet"])
+    finally:
+        os.chdir(cwd)
+    stages = {row["stage"]: row for row in tables["stages"].to_dicts()}
+    for stage in ("train", "generate", "score", "mixtures", "attribute"):
+        assert stages[stage]["jobs"] == stages[stage]["planned_jobs"], (stage, stages[stage])
+        assert stages[stage]["cpu_hours"] > 0 and stages[stage]["gpu_hours"] == 0  # CPU jobs: threads x seconds
+    runs = tables["runs"].filter(pl.col("run") == "st_math-n40/seed0").to_dicts()[0]
+    # train, generate, score and the 6 attribution jobs of an attributed run
+    assert runs["jobs"] == 3 + 6 and runs["planned_cpu_hours"] > 0
+    assert set(tables["figures"]["figure"]) == set(FIGURES) and (tables["figures"]["cpu_hours"] > 0).all()
+
+
+def test_the_plan_predicts_the_disk_each_run_holds(study):
+    """xlt plan's checkpoint count and bytes per run (weights-only for attributed runs, none for the others) and
+    model size, against what the runs' training.json measured."""
+    from xlt.grid import checkpoint_retention, runs
+    from xlt.plan import checkpoint_bytes, checkpoint_count, model_bytes
+
+    workdir, _, config = study
+    for run in runs(config):
+        name = paths.run_name(run["mixture"], run["seed"])
+        summary = json.loads((workdir / "results/runs" / run["model"] / name / "training.json").read_text())
+        assert checkpoint_count(config, run["model"], run["family"], run["n"]) == len(summary["checkpoints"]), name
+        keep = checkpoint_retention(config, run["model"], name)
+        predicted = checkpoint_bytes(config, run["model"], run["family"], run["n"], keep)
+        assert summary["disk_bytes"]["checkpoints"] == pytest.approx(predicted, rel=0.1, abs=0), name
+        assert summary["disk_bytes"]["model"] == pytest.approx(model_bytes(config, run["model"]), rel=0.1)
+
+
 def audited_stages(workdir, artifact: str) -> tuple[set[str], dict[str, int]]:
     """The stages of every node in ``xlt audit``'s lineage of ``artifact``, and the audit's summary counts."""
     result = subprocess.run([sys.executable, "-m", "xlt.cli", "audit", artifact, "--json"], cwd=workdir,
@@ -500,3 +543,9 @@ def test_the_papers_full_grid_plans_its_152_runs(tmp_path):
     expected += [f"task=instruction_following, split={split}, lang={lang}]" for split in ("train", "validation")
                  for lang in ("es", "fr", "ja", "zh")]
     assert translations == sorted(expected)
+    # xlt plan expands the same jobs, rule by rule, without Snakemake
+    from xlt.config import validate_config
+    from xlt.plan import plan_jobs
+
+    planned = Counter(job.rule for job in plan_jobs(validate_config(raw)))
+    assert planned == {rule: count for rule, count in counts.items() if rule != "all"}

@@ -20,7 +20,7 @@ os.environ.update(
 
 from snakemake.exceptions import WorkflowError
 
-from xlt import grid, jobs, paths, resources
+from xlt import grid, jobs, paths, plan, resources
 from xlt.config import ConfigError, read_config_file, validate_config
 from xlt.errors import XltError
 from xlt.weights import require_safetensors
@@ -67,6 +67,12 @@ for _where, _spec in _LOCAL_MODELS.items():
         require_safetensors(_spec["path"], _where)
     except XltError as error:
         raise WorkflowError(str(error)) from None
+
+# cluster.budget: a study whose plan (xlt plan) costs more stops here, before its first job.
+try:
+    plan.check_budget(CONFIG)
+except XltError as error:
+    raise WorkflowError(str(error)) from None
 
 SYNTHETIC_TASKS = [
     task

@@ -25,15 +25,19 @@ rule train:
         cpus_per_gpu=sized(resources.train_job, "cpus_per_gpu"),
         gpu_model=sized(resources.train_job, "gpu_model"),
         slurm_partition=sized(resources.train_job, "slurm_partition"),
+        nodes=sized(resources.train_job, "nodes"),
     params:
         spec=lambda w: jobs.train_spec(
             CONFIG, w.model, paths.run_name(f"{w.family}-n{w.n}", w.seed)
         ),
-        # one process per GPU (accelerate launch), or one on the CPU; DDP (LoRA) or FSDP (full) over them
+        # one process per GPU (accelerate launch), or one on the CPU; DDP (LoRA) or FSDP (full) over them,
+        # over several nodes (a launcher per node through srun) where the state needs more than one holds
         processes=lambda w: resources.train_gpus(CONFIG, w.model),
+        nodes=lambda w: resources.train_nodes(CONFIG, w.model),
         strategy=lambda w: resources.train_strategy(CONFIG, w.model),
     shell:
-        "python -m xlt.launch --processes {params.processes} --strategy {params.strategy} "
+        "python -m xlt.launch --processes {params.processes} --nodes {params.nodes} "
+        "--strategy {params.strategy} "
         "train --model {wildcards.model} --spec {params.spec:q} "
         "--train {input.train} --validation {input.validation} --model-out {output.model} "
         "--summary {output.summary} --log {output.log} --seed {wildcards.seed} --threads {threads} "

@@ -14,6 +14,7 @@ from xlt.secrets import redact_text
 COMMANDS = {
     "grid": ("xlt.validate:grid_main", "show the runs a study config expands to"),
     "validate": ("xlt.validate", "validate a study config and print it with defaults filled in"),
+    "plan": ("xlt.plan", "what a study costs before it runs: GPU-hours, memory, disk, per stage"),
     "data": ("xlt.data", "write a task's normalised datasets"),
     "translate": ("xlt.translate", "machine-translate a split into a language the dataset lacks"),
     "mixtures": ("xlt.mixtures", "build training mixtures"),

@@ -17,7 +17,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from xlt import __version__
+from xlt import PROCESS_ID, PROCESS_STARTED, __version__
 from xlt.io import sha256_file, write_json
 from xlt.secrets import redact
 
@@ -123,6 +123,17 @@ def environment() -> dict[str, Any]:
     return env
 
 
+def held() -> dict[str, Any]:
+    """What the job process held: its GPUs (those torch sees, where it is loaded; under SLURM, the job's), CPU
+    threads (torch's intra-op threads, where it is loaded) and processes (``WORLD_SIZE`` under a launcher), with
+    its id and its seconds since xlt was first imported (imports included)."""
+    torch = sys.modules.get("torch")
+    gpus = torch.cuda.device_count() if torch is not None and torch.cuda.is_available() else 0
+    return {"process": PROCESS_ID, "process_s": round(time.time() - PROCESS_STARTED, 3), "gpus": gpus,
+            "threads": torch.get_num_threads() if torch is not None else 1,
+            "processes": int(os.environ.get("WORLD_SIZE", "1"))}
+
+
 def input_record(path: str | Path) -> dict[str, Any]:
     path = Path(path)
     record: dict[str, Any] = {"path": str(path), "sha256": sha256_file(path)}
@@ -166,6 +177,7 @@ def write_provenance(
         "outputs": [{"path": str(path), "sha256": sha256_file(path)} for path in sorted(map(str, outputs))],
         "code": {**code_version(), "stage_module": module, "stage_fingerprint": stage_fingerprint(module)},
         "environment": environment(),
+        "held": held(),
     }
     artifact = Path(artifact)
     path = artifact / PROVENANCE_FILE if artifact.is_dir() else artifact.with_name(f"{artifact.stem}.{PROVENANCE_FILE}")

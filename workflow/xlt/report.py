@@ -26,9 +26,10 @@ from markupsafe import escape
 
 from xlt import __version__, audit
 from xlt.analysis import headline
+from xlt.costs import cost_tables
 from xlt.io import read_table, write_text
 from xlt.provenance import code_version, write_provenance
-from xlt.registry import METRICS
+from xlt.registry import FIGURES, METRICS
 from xlt.secrets import redact
 
 TEMPLATE = jinja2.Template("""<!DOCTYPE html>
@@ -49,7 +50,7 @@ of each task; intervals are {{ confidence }}% paired bootstrap intervals over te
 mixture's seeds (the figures and data-efficiency curves), over seeds too.</p>
 <nav>{% for figure in figures %}<a href="#{{ figure.name }}">{{ figure.name }}</a> · {% endfor %}
 <a href="#runs">runs</a> · <a href="#efficiency">data efficiency</a> · <a href="#tables">tables</a> ·
-<a href="#config">config</a></nav>
+<a href="#cost">cost</a> · <a href="#config">config</a></nav>
 <h2 id="runs">Runs</h2>
 <p>Headline score per run and task: English / seen-language average / unseen-language average; "k unscored":
 examples without a score (an LLM judge reply without a rating), left out of the averages.</p>
@@ -70,6 +71,12 @@ n=0 to its plateau (status <i>beyond_grid</i>: extrapolated past the largest n m
 {{ efficiency }}
 <h2 id="tables">Tables</h2>
 {% for table in tables %}<h3>{{ table.name }}</h3>{{ table.html }}{{ table.provenance }}{% endfor %}
+<h2 id="cost">Cost</h2>
+<p>Measured from every job's provenance (the GPUs and CPU threads its process held, times its seconds from
+import to the last artifact; a job counted once), beside what <code>xlt plan</code> predicted for the same jobs.
+Per stage and per run over the lineage of everything this report shows; per figure over that figure's lineage
+(the plan: the figure's own runs and the jobs all figures share).</p>
+{% for table in costs %}<h3>{{ table.name }}</h3>{{ table.html }}{% endfor %}
 <h2 id="config">Study config</h2>
 <pre>{{ config }}</pre>
 </body></html>
@@ -140,6 +147,10 @@ def build_report(config: dict[str, Any], study: dict[str, Any], summary: str, ef
     curves = read_table(efficiency).select(
         "model", "family", "task", "group", "points", "seeds", "start", "plateau", "plateau_ci_low",
         "plateau_ci_high", "n_plateau", "n_plateau_ci_low", "n_plateau_ci_high", "status")
+    study_figures = {part["name"]: png.with_suffix(".pdf") for part, png in zip(figure_parts, map(Path, figures))
+                     if part["name"] in FIGURES}
+    costs = cost_tables(config, study_figures, [*(Path(png).with_suffix(".pdf") for png in figures), *tables,
+                                                efficiency])
     code = code_version()
     return TEMPLATE.render(
         study=config["study"], version=__version__,
@@ -150,6 +161,7 @@ def build_report(config: dict[str, Any], study: dict[str, Any], summary: str, ef
         run_table=html_table(run_table(summary_table, study)), metrics=html_table(metrics_table(config)),
         figures=figure_parts,
         efficiency=html_table(curves) + provenance_html(efficiency), tables=table_parts,
+        costs=[{"name": f"per {name[:-1]}", "html": html_table(frame)} for name, frame in costs.items()],
         config=escape(yaml.safe_dump(redact(config), sort_keys=False, allow_unicode=True)))
 
 

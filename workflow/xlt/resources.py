@@ -10,6 +10,7 @@ resubmitted with more (``retries`` in the profile).
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 from xlt.grid import eval_languages, language_count, model_training, translation_entry
@@ -27,19 +28,67 @@ def _power_of_two(needed: float) -> int:
     return 1 << max(0, math.ceil(math.log2(max(needed, 1.0))))
 
 
+@dataclass(frozen=True)
+class Estimate:
+    """One job by the rule above: the GPUs it gets, the GPUs its state needs (more than ``gpus`` when that is
+    more than one node holds), the peak GPU memory of all its GPUs together, its FLOPs and the start-up minutes
+    its SLURM request adds (loading weights, starting an engine)."""
+
+    gpus: int
+    gpus_needed: int
+    gpu_memory_gb: float
+    flops: float
+    startup_min: float
+
+    @property
+    def fits_one_node(self) -> bool:
+        return self.gpus_needed <= self.gpus or self.gpus == 0
+
+
+def compute_seconds(estimate: Estimate, cluster: dict[str, Any]) -> float:
+    """The job's FLOPs at the assumed rate: ``utilization`` of its GPUs' peak, or one CPU thread."""
+    rate = estimate.gpus * cluster["gpu_tflops"] * 1e12 * cluster["utilization"] if estimate.gpus else CPU_FLOPS
+    return estimate.flops / rate
+
+
+def request_minutes(estimate: Estimate, cluster: dict[str, Any]) -> int:
+    """The runtime a job asks SLURM for: start-up plus ``runtime_margin`` x the estimated compute."""
+    return math.ceil(estimate.startup_min + cluster["runtime_margin"] * compute_seconds(estimate, cluster) / 60)
+
+
 def on_gpu(config: dict[str, Any], model: str) -> bool:
     """Embedded models run on the CPU; every other model on GPUs."""
     return config["models"][model]["source"] != "embedded"
 
 
-def train_gpus(config: dict[str, Any], model: str) -> int:
+def train_memory_gb(config: dict[str, Any], model: str) -> float:
+    """GPU memory of a training job's state and activations, over all its GPUs (0 for a CPU model)."""
+    if not on_gpu(config, model):
+        return 0.0
+    spec = config["models"][model]
+    return spec["params_m"] * TRAIN_BYTES_PER_PARAM[spec["train_mode"]] / 1000 * ACTIVATION_MARGIN
+
+
+def train_gpus_needed(config: dict[str, Any], model: str) -> int:
+    """GPUs the training state needs (a power of two), however many one node has."""
     if not on_gpu(config, model):
         return 0
-    spec = config["models"][model]
-    gigabytes = spec["params_m"] * TRAIN_BYTES_PER_PARAM[spec["train_mode"]] / 1000
-    # one node at most (the launcher is single-node); beyond, FSDP relies on resharding and checkpointing
-    return min(_power_of_two(gigabytes * ACTIVATION_MARGIN / config["cluster"]["gpu_memory_gb"]),
-               config["cluster"]["gpus_per_node"])
+    return _power_of_two(train_memory_gb(config, model) / config["cluster"]["gpu_memory_gb"])
+
+
+def train_gpus(config: dict[str, Any], model: str) -> int:
+    """GPUs a training job gets: what its state needs; beyond one node, full fine-tuning spreads over several
+    nodes (FSDP shards the state over all their GPUs, ``train_nodes``), while LoRA's data parallelism replicates
+    the frozen weights on every GPU and so stays on one node."""
+    needed, per_node = train_gpus_needed(config, model), config["cluster"]["gpus_per_node"]
+    if needed > per_node and config["models"][model]["train_mode"] == "full":
+        return math.ceil(needed / per_node) * per_node
+    return min(needed, per_node)
+
+
+def train_nodes(config: dict[str, Any], model: str) -> int:
+    """Nodes of a training job: 1, or as many as its FSDP processes fill (``train_gpus``)."""
+    return max(1, math.ceil(train_gpus(config, model) / config["cluster"]["gpus_per_node"]))
 
 
 def train_strategy(config: dict[str, Any], model: str) -> str:
@@ -71,11 +120,6 @@ def mixture_examples(config: dict[str, Any], family: str, n: int) -> int:
     return math.ceil(per_task * len(spec["tasks"]) * (1 + config["mixtures"]["validation_fraction"]))
 
 
-def _minutes(flops: float, gpus: int, cluster: dict[str, Any], startup: float) -> int:
-    rate = gpus * cluster["gpu_tflops"] * 1e12 * cluster["utilization"] if gpus else CPU_FLOPS
-    return math.ceil(startup + cluster["runtime_margin"] * flops / rate / 60)
-
-
 def _host_memory_mb(config: dict[str, Any], model: str) -> int:
     return _host_memory_for(config["models"][model]["params_m"])
 
@@ -99,41 +143,86 @@ def cluster_fields(config: dict[str, Any], gpus: int) -> dict[str, Any]:
             "gpu_model": cluster["gpu_model"] if gpus else None}
 
 
+def training_steps(config: dict[str, Any], model: str, family: str, n: int) -> int:
+    """Optimizer steps of one run (``max_steps`` where set, else epochs over the mixture's training rows)."""
+    settings = model_training(config, model)
+    if settings["max_steps"] > 0:
+        return settings["max_steps"]
+    rows = mixture_examples(config, family, n) / (1 + config["mixtures"]["validation_fraction"])
+    return max(1, math.ceil(math.ceil(rows / settings["batch_size"]) * settings["epochs"]))
+
+
+def train_estimate(config: dict[str, Any], model: str, family: str, n: int) -> Estimate:
+    """6 x params x tokens, a training example counted at half of ``max_length`` tokens."""
+    settings = model_training(config, model)
+    tokens = mixture_examples(config, family, n) * settings["epochs"] * settings["max_length"] / 2
+    return Estimate(train_gpus(config, model), train_gpus_needed(config, model), train_memory_gb(config, model),
+                    6 * config["models"][model]["params_m"] * 1e6 * tokens, startup_min=15)
+
+
 def train_resources(config: dict[str, Any], model: str, family: str, n: int, attempt: int = 1
                     ) -> dict[str, Any]:
     """GPUs, memory and runtime of one training job."""
-    settings = model_training(config, model)
-    gpus = train_gpus(config, model)
-    tokens = mixture_examples(config, family, n) * settings["epochs"] * settings["max_length"] / 2
-    flops = 6 * config["models"][model]["params_m"] * 1e6 * tokens
-    return {"gpu": gpus, "mem_mb": scaled(_host_memory_mb(config, model), attempt),
-            "runtime": scaled(_minutes(flops, gpus, config["cluster"], startup=15), attempt),
-            **cluster_fields(config, gpus)}
+    estimate = train_estimate(config, model, family, n)
+    nodes = train_nodes(config, model)
+    return {"gpu": estimate.gpus, "mem_mb": scaled(_host_memory_mb(config, model), attempt),
+            "runtime": scaled(request_minutes(estimate, config["cluster"]), attempt),
+            "nodes": nodes if nodes > 1 else None,  # --nodes: SLURM spreads the job's GPUs over them
+            **cluster_fields(config, estimate.gpus)}
 
 
-def generation_resources(config: dict[str, Any], model: str, attempt: int = 1) -> dict[str, Any]:
-    """GPUs, memory and runtime of one run's generation job (every task and language)."""
+def evaluation_prompts(config: dict[str, Any], task: str) -> int:
+    """Prompts of one task's evaluation: its test items per language in every evaluation language."""
+    items = config["tasks"][task].get("test_items_per_language", config["generation"]["test_items_per_language"])
+    return len(eval_languages(config)) * items
+
+
+def generation_estimate(config: dict[str, Any], model: str, task: str | None = None) -> Estimate:
+    """2 x params x (prompt + generated tokens) per prompt, a prompt counted at 512 tokens per shot; ``task``
+    None: every task (an upper bound of any one job)."""
     gpus = generation_gpus(config, model)
     generation = config["generation"]
-    prompts = len(config["tasks"]) * len(eval_languages(config)) * generation["test_items_per_language"]
-    prompt_tokens = 512 * (1 + generation["math_shots"])  # an upper bound per prompt
-    flops = 2 * config["models"][model]["params_m"] * 1e6 * prompts * (prompt_tokens + generation["max_new_tokens"])
-    return {"gpu": gpus, "mem_mb": scaled(_host_memory_mb(config, model), attempt),
-            "runtime": scaled(_minutes(flops, gpus, config["cluster"], startup=10), attempt),
-            **cluster_fields(config, gpus)}
+    tasks = [task] if task else list(config["tasks"])
+    prompts = sum(evaluation_prompts(config, name) for name in tasks)
+    shots = max(generation["math_shots"] if config["tasks"][name]["kind"] == "math" else 0 for name in tasks)
+    prompt_tokens = 512 * (1 + shots)  # an upper bound per prompt
+    params = config["models"][model]["params_m"]
+    flops = 2 * params * 1e6 * prompts * (prompt_tokens + generation["max_new_tokens"])
+    memory = params * 2 / 1000 * KV_CACHE_MARGIN if gpus else 0.0
+    return Estimate(gpus, gpus, memory, flops, startup_min=10)
+
+
+def generation_resources(config: dict[str, Any], model: str, attempt: int = 1, task: str | None = None
+                         ) -> dict[str, Any]:
+    """GPUs, memory and runtime of one generation job (one task's prompts in every language)."""
+    estimate = generation_estimate(config, model, task)
+    return {"gpu": estimate.gpus, "mem_mb": scaled(_host_memory_mb(config, model), attempt),
+            "runtime": scaled(request_minutes(estimate, config["cluster"]), attempt),
+            **cluster_fields(config, estimate.gpus)}
+
+
+def helper_model_estimate(config: dict[str, Any], model: dict[str, Any] | None, prompts: int, tokens: int
+                          ) -> Estimate:
+    """The MT model or the judge (``model``: its config entry, or None for an endpoint: no GPU, about 3 s per
+    prompt of waiting, written as the FLOPs a CPU thread does in that time) on ``prompts`` prompts of about
+    ``tokens`` tokens each. A model without ``params_m`` (a small local one) runs on the CPU."""
+    params_m = model.get("params_m") if model else None
+    gpus = inference_gpus(config, params_m)
+    if model is None:
+        return Estimate(0, 0, 0.0, prompts * 3 * CPU_FLOPS, startup_min=10)
+    memory = params_m * 2 / 1000 * KV_CACHE_MARGIN if gpus else 0.0
+    return Estimate(gpus, gpus, memory, 2 * (params_m or 1.0) * 1e6 * prompts * tokens, startup_min=10)
 
 
 def helper_model_resources(config: dict[str, Any], model: dict[str, Any] | None, prompts: int, tokens: int,
                            attempt: int = 1) -> dict[str, Any]:
-    """GPUs, memory and runtime of a job that runs the MT model or the judge (``model``: its config entry, or
-    None for an endpoint) on ``prompts`` prompts of about ``tokens`` tokens each. A model without ``params_m``
-    (a small local one) runs on the CPU."""
+    """GPUs, memory and runtime of a job that runs the MT model or the judge (``helper_model_estimate``); an
+    endpoint's job asks for 10 minutes plus one per 20 prompts."""
     params_m = model.get("params_m") if model else None
-    gpus = inference_gpus(config, params_m)
-    flops = 2 * (params_m or 1.0) * 1e6 * prompts * tokens
-    minutes = _minutes(flops, gpus, config["cluster"], startup=10) if model else 10 + prompts // 20
-    return {"gpu": gpus, "mem_mb": scaled(_host_memory_for(params_m or 1.0), attempt),
-            "runtime": scaled(minutes, attempt), **cluster_fields(config, gpus)}
+    estimate = helper_model_estimate(config, model, prompts, tokens)
+    minutes = request_minutes(estimate, config["cluster"]) if model else 10 + prompts // 20
+    return {"gpu": estimate.gpus, "mem_mb": scaled(_host_memory_for(params_m or 1.0), attempt),
+            "runtime": scaled(minutes, attempt), **cluster_fields(config, estimate.gpus)}
 
 
 def hub_data_resources(config: dict[str, Any], task: str, attempt: int = 1) -> dict[str, Any]:
@@ -145,36 +234,61 @@ def hub_data_resources(config: dict[str, Any], task: str, attempt: int = 1) -> d
     return {"mem_mb": scaled(memory, attempt), "runtime": scaled(120, attempt), **cluster_fields(config, 0)}
 
 
-def attribution_resources(config: dict[str, Any], model: str, family: str, n: int, attempt: int = 1
-                          ) -> dict[str, Any]:
-    """GPUs, memory and runtime of one attribution shard. Memory: the model in the attribution precision with
-    its activations and their gradients (2.5x the weights), one batch of per-example gradients, and every test
-    example's gradient vector (exact: one number per chosen parameter; projected: k x k per layer in fp16, for
-    up to 1,000 layers). Runtime: a forward and backward (about 6 x params x tokens) per example and checkpoint.
-    """
+def attribution_checkpoints(config: dict[str, Any], model: str, family: str, n: int) -> int:
+    """The kept checkpoints one attribution shard reads (every ``checkpoint_every``-th)."""
+    save_steps = model_training(config, model)["save_steps"]
+    kept = math.ceil(training_steps(config, model, family, n) / save_steps)
+    return max(1, math.ceil(kept / config["attribution"]["checkpoint_every"]))
+
+
+def attribution_tests(config: dict[str, Any], family: str) -> int:
+    return len(config["mixtures"]["families"][family]["tasks"]) * len(eval_languages(config)) * \
+        config["attribution"]["test_items_per_language"]
+
+
+def attribution_estimate(config: dict[str, Any], model: str, family: str, n: int) -> Estimate:
+    """One attribution shard. Memory: the model in the attribution precision with its activations and their
+    gradients (2.5x the weights), one batch of per-example gradients, and every test example's gradient vector
+    (exact: one number per chosen parameter; projected: k x k per layer in fp16, for up to 1,000 layers).
+    FLOPs: a forward and backward (about 6 x params x tokens) per example and checkpoint."""
     settings, spec = config["attribution"], config["models"][model]
     params = spec["params_m"] * 1e6
+    gigabytes = attribution_memory_gb(config, model, family)
+    needed = 0 if not on_gpu(config, model) else _power_of_two(gigabytes / config["cluster"]["gpu_memory_gb"])
+    training = model_training(config, model)
+    train_items = mixture_examples(config, family, n)
+    if settings["train_items"]:
+        train_items = min(train_items, settings["train_items"])
+    checkpoints = attribution_checkpoints(config, model, family, n)
+    tests = attribution_tests(config, family)
+    flops = 6 * params * (train_items / settings["shards"] + tests) * training["max_length"] / 2 * checkpoints
+    return Estimate(min(needed, config["cluster"]["gpus_per_node"]), needed, gigabytes if needed else 0.0, flops,
+                    startup_min=10)
+
+
+def attribution_memory_gb(config: dict[str, Any], model: str, family: str) -> float:
+    settings = config["attribution"]
+    params = config["models"][model]["params_m"] * 1e6
     bytes_per = {"float64": 8, "float32": 4, "bfloat16": 2}[settings["precision"]]
-    tests = len(config["mixtures"]["families"][family]["tasks"]) * len(eval_languages(config)) * \
-        settings["test_items_per_language"]
     if settings["projection"] is None:
         vector_bytes = params * bytes_per
     else:
         vector_bytes = 1000 * settings["projection"] ** 2 * 2
-    gigabytes = (params * bytes_per * 2 * ACTIVATION_MARGIN + (settings["batch_size"] + tests) * vector_bytes) / 1e9
-    gpus = 0 if not on_gpu(config, model) else min(_power_of_two(gigabytes / config["cluster"]["gpu_memory_gb"]),
-                                                   config["cluster"]["gpus_per_node"])
-    training = model_training(config, model)
-    train_items = mixture_examples(config, family, n)
-    steps = max(1, train_items * training["epochs"] // training["batch_size"])
-    checkpoints = max(1, math.ceil(steps / training["save_steps"] / settings["checkpoint_every"]))
-    if settings["train_items"]:
-        train_items = min(train_items, settings["train_items"])
-    flops = 6 * params * (train_items / settings["shards"] + tests) * training["max_length"] / 2 * checkpoints
-    host = max(_host_memory_for(spec["params_m"]), 0 if gpus else math.ceil(gigabytes * 1000 * 1.5))
-    return {"gpu": gpus, "mem_mb": scaled(host, attempt),
-            "runtime": scaled(_minutes(flops, gpus, config["cluster"], startup=10), attempt),
-            **cluster_fields(config, gpus)}
+    tests = attribution_tests(config, family)
+    return (params * bytes_per * 2 * ACTIVATION_MARGIN + (settings["batch_size"] + tests) * vector_bytes) / 1e9
+
+
+def attribution_resources(config: dict[str, Any], model: str, family: str, n: int, attempt: int = 1
+                          ) -> dict[str, Any]:
+    """GPUs, memory and runtime of one attribution shard (``attribution_estimate``); on the CPU, host memory
+    holds what GPUs would."""
+    estimate = attribution_estimate(config, model, family, n)
+    gigabytes = attribution_memory_gb(config, model, family)
+    host = max(_host_memory_for(config["models"][model]["params_m"]),
+               0 if estimate.gpus else math.ceil(gigabytes * 1000 * 1.5))
+    return {"gpu": estimate.gpus, "mem_mb": scaled(host, attempt),
+            "runtime": scaled(request_minutes(estimate, config["cluster"]), attempt),
+            **cluster_fields(config, estimate.gpus)}
 
 
 # ---- per job: what a rule's resources read (``sized(job, name)`` in workflow/rules/common.smk) -------------
@@ -186,7 +300,7 @@ def train_job(config: dict[str, Any], wildcards: dict[str, str], attempt: int = 
 
 
 def generation_job(config: dict[str, Any], wildcards: dict[str, str], attempt: int = 1) -> dict[str, Any]:
-    return generation_resources(config, wildcards["model"], attempt)
+    return generation_resources(config, wildcards["model"], attempt, task=wildcards.get("task"))
 
 
 def translation_job(config: dict[str, Any], wildcards: dict[str, str], attempt: int = 1) -> dict[str, Any]:
