@@ -127,6 +127,7 @@ def test_the_analysis_writes_every_figure_table_and_the_report(study):
 def test_the_report_shows_each_jobs_measured_cost_beside_the_plan(study):
     """Every job counted once from its sidecars (a training job writes two), per stage beside xlt plan's jobs
     (mixtures aside: the mixture summary is a target of its own, in no lineage the report shows)."""
+    from xlt import audit
     from xlt.costs import cost_tables
     from xlt.jobs import report_figures, report_tables
 
@@ -136,9 +137,10 @@ def test_the_report_shows_each_jobs_measured_cost_beside_the_plan(study):
     cwd = os.getcwd()
     os.chdir(workdir)
     try:
-        figures = {name: f"results/figures/{name}.pdf" for name in FIGURES}
-        tables = cost_tables(config, figures, [path.replace(".png", ".pdf") for path in report_figures(config)]
-                             + report_tables(config) + ["results/tables/data_efficiency.parquet"])
+        figures = {name: audit.lineage(f"results/figures/{name}.pdf") for name in FIGURES}
+        shown = ([path.replace(".png", ".pdf") for path in report_figures(config)] + report_tables(config)
+                 + ["results/tables/data_efficiency.parquet"])
+        tables = cost_tables(config, figures, [audit.lineage(path) for path in shown])
     finally:
         os.chdir(cwd)
     stages = {row["stage"]: row for row in tables["stages"].to_dicts()}

@@ -57,8 +57,9 @@ def job_rows(nodes: list[audit.Node]) -> pl.DataFrame:
     return pl.DataFrame(list(rows.values()), schema=COLUMNS)
 
 
-def lineage_nodes(artifact: str | Path) -> list[audit.Node]:
-    return audit.walk(audit.lineage(artifact))
+def measured_by_stage(measured: pl.DataFrame) -> pl.DataFrame:
+    return measured.group_by("stage").agg(pl.len().alias("jobs"), pl.col("gpu_hours").sum(),
+                                          pl.col("cpu_hours").sum())
 
 
 def stage_table(measured: pl.DataFrame, jobs: list[plan.Job]) -> pl.DataFrame:
@@ -66,8 +67,7 @@ def stage_table(measured: pl.DataFrame, jobs: list[plan.Job]) -> pl.DataFrame:
     predicted = pl.DataFrame(plan.stage_rows(jobs)[:-1]).select(
         "stage", pl.col("jobs").alias("planned_jobs"), pl.col("gpu_hours").alias("planned_gpu_hours"),
         pl.col("cpu_hours").alias("planned_cpu_hours"))
-    actual = measured.group_by("stage").agg(pl.len().alias("jobs"), pl.col("gpu_hours").sum(),
-                                             pl.col("cpu_hours").sum())
+    actual = measured_by_stage(measured)
     order = {stage: i for i, stage in enumerate(plan.STAGES)}
     return (predicted.join(actual, on="stage", how="full", coalesce=True)
             .with_columns(pl.col("jobs").fill_null(0))
@@ -104,20 +104,16 @@ def figure_row(config: dict[str, Any], figure: str, nodes: list[audit.Node], job
             "planned_cpu_hours": sum(job.cpu_hours for job in own)}
 
 
-def cost_tables(config: dict[str, Any], figures: dict[str, str | Path], artifacts: list[str | Path]
+def cost_tables(config: dict[str, Any], figures: dict[str, audit.Node], lineages: list[audit.Node]
                 ) -> dict[str, pl.DataFrame]:
-    """The report's cost tables: per stage and per run over the lineages of ``artifacts`` (every figure and
-    table the report shows), per figure over each one's lineage (``figures``: name -> artifact)."""
-    nodes = [node for artifact in artifacts for node in lineage_nodes(artifact)]
-    measured = job_rows(nodes)
+    """The report's cost tables: per stage and per run over ``lineages`` (the ``audit.lineage`` of every figure
+    and table the report shows), per figure over each one's (``figures``: name -> its lineage)."""
+    measured = job_rows([node for tree in lineages for node in audit.walk(tree)])
     try:
         jobs = plan.plan_jobs(config)
     except KeyError:  # not a validated study config (one built by hand): the measured costs alone
-        jobs = None
-    if jobs is None:
-        return {"stages": measured.group_by("stage").agg(pl.len().alias("jobs"), pl.col("gpu_hours").sum(),
-                                                          pl.col("cpu_hours").sum()).sort("stage")}
-    by_figure = pl.DataFrame([figure_row(config, name, lineage_nodes(path), jobs) for name, path in figures.items()],
+        return {"stages": measured_by_stage(measured).sort("stage")}
+    by_figure = pl.DataFrame([figure_row(config, name, audit.walk(tree), jobs) for name, tree in figures.items()],
                              schema={"figure": pl.String, "jobs": pl.Int64, "gpu_hours": pl.Float64,
                                      "planned_gpu_hours": pl.Float64, "cpu_hours": pl.Float64,
                                      "planned_cpu_hours": pl.Float64})

@@ -57,7 +57,6 @@ class Job:
     seconds: float = 0.0  # predicted wall seconds
     disk: dict[str, float] = field(default_factory=dict)  # kind -> bytes it leaves on disk
     runs: tuple[tuple[str, str], ...] = ()  # the (model, run) it belongs to; () for shared jobs
-    launch: str = ""  # how a multi-GPU job runs: the strategy and its nodes
 
     @property
     def gpu_hours(self) -> float:
@@ -165,12 +164,11 @@ def plan_jobs(config: dict[str, Any]) -> list[Job]:
             continue
         jobs.append(_job(config, "data", "hub_dataset", task,
                          disk={"datasets": 10_000 * len(languages) * TABLE_BYTES_PER_ROW}))
-        for split, lang, entry in grid.translations_of(config, task):
-            estimate = resources.helper_model_estimate(
-                config, config["translation"]["model"], _translated_items(config, task, split, entry) * 2, 1024)
+        for split, lang, _ in grid.translations_of(config, task):
+            items = resources.translation_items(config, task, split, lang)
+            estimate = resources.helper_model_estimate(config, config["translation"]["model"], items * 2, 1024)
             jobs.append(_job(config, "translate", "translate", f"{task} {split} {lang}", estimate,
-                             disk={"translations": _translated_items(config, task, split, entry)
-                                   * TABLE_BYTES_PER_ROW}))
+                             disk={"translations": items * TABLE_BYTES_PER_ROW}))
         for split in ("train", "validation", "test", "exemplars"):  # every split the rules assemble
             jobs.append(_job(config, "data", "dataset", f"{task} {split}"))
     for task in config["tasks"]:
@@ -194,20 +192,17 @@ def plan_jobs(config: dict[str, Any]) -> list[Job]:
         model, name = run["model"], paths.run_name(run["mixture"], run["seed"])
         keep = grid.checkpoint_retention(config, model, name)
         estimate = resources.train_estimate(config, model, run["family"], run["n"])
-        job = _job(config, "train", "train", f"{model} {name}", estimate, runs=[(model, name)], disk={
+        jobs.append(_job(config, "train", "train", f"{model} {name}", estimate, runs=[(model, name)], disk={
             "models": model_bytes(config, model),
-            "checkpoints": checkpoint_bytes(config, model, run["family"], run["n"], keep)})
-        job.launch = training_launch(config, model)
-        jobs.append(job)
+            "checkpoints": checkpoint_bytes(config, model, run["family"], run["n"], keep)}))
     for model, run, task in grid.study_evaluations(config):
         prompts = resources.evaluation_prompts(config, task)
         estimate = resources.generation_estimate(config, model, task)
         jobs.append(_job(config, "generate", "generate", f"{model} {run} {task}", estimate, runs=[(model, run)],
                          disk={"generations": prompts * TABLE_BYTES_PER_ROW}))
         if judged(config["tasks"][task]["metrics"]):
-            judge_model = config["judge"].get("model") if config["judge"]["backend"] != "openai" else None
-            jobs.append(_job(config, "judge", "judge", f"{model} {run} {task}",
-                             resources.helper_model_estimate(config, judge_model, prompts, 1536), runs=[(model, run)],
+            estimate = resources.helper_model_estimate(config, resources.judge_model(config), prompts, 1536)
+            jobs.append(_job(config, "judge", "judge", f"{model} {run} {task}", estimate, runs=[(model, run)],
                              disk={"generations": prompts * TABLE_BYTES_PER_ROW}))
         jobs.append(_job(config, "score", "score", f"{model} {run} {task}", runs=[(model, run)]))
     jobs.extend(_analysis_jobs(config))
@@ -228,11 +223,6 @@ def plan_jobs(config: dict[str, Any]) -> list[Job]:
         jobs.extend(_job(config, "attribute", "attribution_figure", f"{model} {name} {figure}", runs=[(model, name)])
                     for figure in ("shares", "checkpoints", "reinforce"))
     return jobs
-
-
-def _translated_items(config: dict[str, Any], task: str, split: str, entry: dict[str, Any]) -> int:
-    """Source items of one translation (10,000 where neither the entry nor the split caps them)."""
-    return entry.get("items") or config["tasks"][task]["data"]["splits"][split].get("items_per_language") or 10000
 
 
 def _analysis_jobs(config: dict[str, Any]) -> list[Job]:
@@ -272,13 +262,17 @@ def disk_by_kind(jobs: list[Job]) -> dict[str, float]:
     return totals
 
 
+def family_runs(config: dict[str, Any], families: set[str]) -> set[tuple[str, str]]:
+    """(model, run name) of every training run of ``families``."""
+    return {(run["model"], paths.run_name(run["mixture"], run["seed"])) for run in grid.runs(config)
+            if run["family"] in families}
+
+
 def figure_runs(config: dict[str, Any], figure: str) -> set[tuple[str, str]]:
     """The runs a figure draws: those of the families whose setting the figure shows, and each model's base."""
     settings = FIGURES[figure].settings
     families = {name for name, spec in config["mixtures"]["families"].items() if spec["setting"] in settings}
-    runs = {(run["model"], paths.run_name(run["mixture"], run["seed"])) for run in grid.runs(config)
-            if run["family"] in families}
-    return runs | {(model, paths.BASE_RUN) for model in config["models"]}
+    return family_runs(config, families) | {(model, paths.BASE_RUN) for model in config["models"]}
 
 
 def figure_costs(config: dict[str, Any], jobs: list[Job]) -> list[dict[str, Any]]:
@@ -298,7 +292,8 @@ def largest_job(jobs: list[Job]) -> Job:
 
 
 def oversized_jobs(jobs: list[Job]) -> list[Job]:
-    """Jobs whose state needs more GPUs than one node has (the launcher is single-node)."""
+    """Jobs whose state needs more GPUs than they get: more than one node has, where the job cannot spread over
+    nodes (LoRA training's DDP, generation, attribution)."""
     return [job for job in jobs if job.gpus_needed > job.gpus]
 
 
@@ -323,7 +318,7 @@ def budget_problems(config: dict[str, Any], jobs: list[Job]) -> list[str]:
     """Where the plan exceeds ``cluster.budget`` (GPU-hours, disk), naming the figures whose runs cost most."""
     budget, problems = config["cluster"]["budget"], []
     costs = figure_costs(config, jobs)
-    total = stage_rows(jobs)[-1]
+    *stage_totals, total = stage_rows(jobs)
     for key, value, unit in (("gpu_hours", total["gpu_hours"], "GPU-hours"), ("disk_gb", total["disk_gb"], "GB")):
         if budget[key] is None or value <= budget[key]:
             continue
@@ -332,7 +327,7 @@ def budget_problems(config: dict[str, Any], jobs: list[Job]) -> list[str]:
         families = ", ".join(f"{row['family']} {row[key]:,.1f} (drawn in {', '.join(row['figures']) or 'no figure'})"
                              for row in sorted(family_costs(config, jobs), key=lambda row: -row[key])[:4]
                              if row[key] > 0)
-        stages = sorted(stage_rows(jobs)[:-1], key=lambda row: -row[key])
+        stages = sorted(stage_totals, key=lambda row: -row[key])
         heavy = ", ".join(f"{row['stage']} {row[key]:,.1f}" for row in stages[:3])
         problems.append(f"cluster.budget.{key}: the plan needs {value:,.1f} {unit}, over the budget of "
                         f"{budget[key]:,.1f} (by stage: {heavy}). The figures by what their runs cost: "
@@ -345,8 +340,7 @@ def family_costs(config: dict[str, Any], jobs: list[Job]) -> list[dict[str, Any]
     """GPU-hours and disk of each mixture family's runs, with the figures that draw them: the unit to cut."""
     rows = []
     for family in config["mixtures"]["families"]:
-        runs = {(run["model"], paths.run_name(run["mixture"], run["seed"])) for run in grid.runs(config)
-                if run["family"] == family}
+        runs = family_runs(config, {family})
         own = [job for job in jobs if job.runs and set(job.runs) <= runs]
         rows.append({"family": family, "gpu_hours": sum(job.gpu_hours for job in own),
                      "disk_gb": sum(sum(job.disk.values()) for job in own) / 1e9,
@@ -373,12 +367,13 @@ def plan_summary(config: dict[str, Any], cores: int = 2) -> dict[str, Any]:
     """The whole plan as data (``xlt plan --json``, the report)."""
     jobs = plan_jobs(config)
     largest = largest_job(jobs)
-    total = sum(disk_by_kind(jobs).values())
+    disk = disk_by_kind(jobs)
+    total = sum(disk.values())
     before = sum(checkpoint_bytes(config, run["model"], run["family"], run["n"], None) for run in grid.runs(config))
-    after = disk_by_kind(jobs).get("checkpoints", 0.0) * 1e9
+    after = disk.get("checkpoints", 0.0) * 1e9
     return {
         "stages": stage_rows(jobs),
-        "disk_gb": disk_by_kind(jobs),
+        "disk_gb": disk,
         "checkpoints": {"policy": config["training"]["keep_checkpoints"], "gb": after / 1e9,
                         "every_checkpoint_with_optimizer_gb": before / 1e9,
                         "ratio": after / before if before else None,
@@ -416,7 +411,7 @@ def format_plan(summary: dict[str, Any], cores: int) -> str:
     for item in summary["oversized"]:
         lines.append(f"does not fit one node: {item['jobs']} {item['rule']} jobs of {item['model']} need "
                      f"{item['gpus_needed']} GPUs for their state, one node has {item['gpus']} "
-                     f"(cluster.gpus_per_node; the launcher is single-node)")
+                     f"(cluster.gpus_per_node; this job does not spread over nodes)")
     if summary["local_wall_s"] is not None:
         lines.append(f"local run on {cores} cores: about {summary['local_wall_s'] / 60:.1f} min")
     lines.append("figures by the GPU-hours of their own runs: " + ", ".join(

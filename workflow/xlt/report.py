@@ -87,9 +87,8 @@ def html_table(frame: pl.DataFrame) -> str:
     return frame.to_pandas().to_html(index=False, float_format=lambda v: f"{v:.3f}", na_rep="–", border=0)
 
 
-def provenance_html(artifact: str | Path) -> str:
-    """The artifact's provenance and audit verdict, folded."""
-    tree = audit.lineage(artifact)
+def provenance_html(tree: audit.Node) -> str:
+    """An artifact's provenance and audit verdict (``tree``: its ``audit.lineage``), folded."""
     counts = audit.summary(tree)
     record, code = tree.record, tree.record.get("code", {})
     problems = [p for node in audit.walk(tree) for p in node.problems]
@@ -133,24 +132,26 @@ def build_report(config: dict[str, Any], study: dict[str, Any], summary: str, ef
     if len(notes) != len(figures):
         raise ValueError(f"{len(figures)} figures but {len(notes)} notes files")
     summary_table = read_table(summary)
-    figure_parts = []
+    # each artifact's lineage read once: its provenance block and the cost tables both use it
+    lineages = {str(path): audit.lineage(path)
+                for path in [*(Path(png).with_suffix(".pdf") for png in figures), *tables, efficiency]}
+    figure_parts, study_figures = [], {}
     for png, notes_file in zip(map(Path, figures), notes):
-        pdf = png.with_suffix(".pdf")
+        tree = lineages[str(png.with_suffix(".pdf"))]
         not_plotted = json.loads(Path(notes_file).read_text(encoding="utf-8"))
         name = png.with_suffix("").as_posix().removeprefix("results/figures/")
         figure_parts.append({"name": name, "png": base64.b64encode(png.read_bytes()).decode(),
                              "notes": [f"not plotted: {m}" for m in not_plotted["missing"] + not_plotted["undefined"]],
-                             "provenance": provenance_html(pdf)})
+                             "provenance": provenance_html(tree)})
+        if name in FIGURES:
+            study_figures[name] = tree
     table_parts = [{"name": Path(path).with_suffix("").as_posix().removeprefix("results/tables/"),
-                    "html": html_table(pl.read_csv(path)), "provenance": provenance_html(path)}
+                    "html": html_table(pl.read_csv(path)), "provenance": provenance_html(lineages[str(path)])}
                    for path in tables]
     curves = read_table(efficiency).select(
         "model", "family", "task", "group", "points", "seeds", "start", "plateau", "plateau_ci_low",
         "plateau_ci_high", "n_plateau", "n_plateau_ci_low", "n_plateau_ci_high", "status")
-    study_figures = {part["name"]: png.with_suffix(".pdf") for part, png in zip(figure_parts, map(Path, figures))
-                     if part["name"] in FIGURES}
-    costs = cost_tables(config, study_figures, [*(Path(png).with_suffix(".pdf") for png in figures), *tables,
-                                                efficiency])
+    costs = cost_tables(config, study_figures, list(lineages.values()))
     code = code_version()
     return TEMPLATE.render(
         study=config["study"], version=__version__,
@@ -160,7 +161,7 @@ def build_report(config: dict[str, Any], study: dict[str, Any], summary: str, ef
         fraction=round(study["analysis"]["plateau_fraction"] * 100),
         run_table=html_table(run_table(summary_table, study)), metrics=html_table(metrics_table(config)),
         figures=figure_parts,
-        efficiency=html_table(curves) + provenance_html(efficiency), tables=table_parts,
+        efficiency=html_table(curves) + provenance_html(lineages[str(efficiency)]), tables=table_parts,
         costs=[{"name": f"per {name[:-1]}", "html": html_table(frame)} for name, frame in costs.items()],
         config=escape(yaml.safe_dump(redact(config), sort_keys=False, allow_unicode=True)))
 

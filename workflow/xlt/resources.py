@@ -40,10 +40,6 @@ class Estimate:
     flops: float
     startup_min: float
 
-    @property
-    def fits_one_node(self) -> bool:
-        return self.gpus_needed <= self.gpus or self.gpus == 0
-
 
 def compute_seconds(estimate: Estimate, cluster: dict[str, Any]) -> float:
     """The job's FLOPs at the assumed rate: ``utilization`` of its GPUs' peak, or one CPU thread."""
@@ -303,19 +299,27 @@ def generation_job(config: dict[str, Any], wildcards: dict[str, str], attempt: i
     return generation_resources(config, wildcards["model"], attempt, task=wildcards.get("task"))
 
 
+def translation_items(config: dict[str, Any], task: str, split: str, lang: str) -> int:
+    """Source items one translation job translates (10,000 where neither its entry nor the split caps them)."""
+    entry = translation_entry(config, task, split, lang)
+    return entry.get("items") or config["tasks"][task]["data"]["splits"][split].get("items_per_language") or 10000
+
+
+def judge_model(config: dict[str, Any]) -> dict[str, Any] | None:
+    """The judge's model entry, or None for an endpoint."""
+    return config["judge"].get("model") if config["judge"]["backend"] != "openai" else None
+
+
 def translation_job(config: dict[str, Any], wildcards: dict[str, str], attempt: int = 1) -> dict[str, Any]:
-    """The MT model's size and the number of source items (10,000 where the split does not cap them)."""
-    task, split = wildcards["task"], wildcards["split"]
-    entry = translation_entry(config, task, split, wildcards["lang"])
-    items = entry.get("items") or config["tasks"][task]["data"]["splits"][split].get("items_per_language") or 10000
+    """The MT model's size and the number of source items."""
+    items = translation_items(config, wildcards["task"], wildcards["split"], wildcards["lang"])
     return helper_model_resources(config, config["translation"]["model"], items * 2, 1024, attempt)
 
 
 def judge_job(config: dict[str, Any], wildcards: dict[str, str], attempt: int = 1) -> dict[str, Any]:
     """The judge model's size (none for an endpoint) and the evaluation set."""
     prompts = len(eval_languages(config)) * config["generation"]["test_items_per_language"]
-    model = config["judge"].get("model") if config["judge"]["backend"] != "openai" else None
-    return helper_model_resources(config, model, prompts, 1536, attempt)
+    return helper_model_resources(config, judge_model(config), prompts, 1536, attempt)
 
 
 def hub_data_job(config: dict[str, Any], wildcards: dict[str, str], attempt: int = 1) -> dict[str, Any]:

@@ -170,7 +170,7 @@ def checkpoint_table(checkpoints_dir: Path, log: pl.DataFrame) -> list[dict[str,
     """Every kept checkpoint with its step, learning rate and validation loss (TracIn weights by lr)."""
     rows = []
     for folder in checkpoint_folders(checkpoints_dir):
-        step = int(folder.name.split("-")[1])
+        step = checkpoint_step(folder)
         at_step = log.filter(pl.col("step") <= step)
         lr = at_step.drop_nulls("learning_rate")["learning_rate"].tail(1).to_list()
         eval_loss = log.filter(pl.col("step") == step).drop_nulls("eval_loss")["eval_loss"].to_list()
@@ -235,7 +235,7 @@ def resumable_checkpoint(checkpoints_dir: Path, job: dict[str, Any]) -> tuple[st
     if not complete:
         return None, "no complete checkpoint of this job: training from the start"
     note = f" (removed incomplete {', '.join(folder.name for folder in incomplete)})" if incomplete else ""
-    if not (complete[-1] / "optimizer.pt").exists() and not resume_state_files(complete[-1]):
+    if not resume_state_files(complete[-1]):
         # only the newest checkpoint keeps the optimizer state: resuming older weights would restart AdamW cold
         shutil.rmtree(checkpoints_dir)
         checkpoints_dir.mkdir(parents=True)
