@@ -360,6 +360,8 @@ def test_every_scorer_loads_offline_as_an_evaluate_module_and_matches_its_functi
         "math_accuracy": [("The answer is 9 * 2 = 18.", "18", "en"), ("答えは7万円です。", "70000", "ja"),
                           ("No idea.", "5", "en")],
         "language_check": [("La ciudad nunca duerme del todo.", "", "es"), ("The city never sleeps.", "", "es")],
+        "constraint_fraction": [("Two sentences without it.", json.dumps({"lang": "en", "constraints": [
+            {"type": "include_word", "word": "x"}, {"type": "response_language", "lang": "en"}]}), "en")],
         "constraint_accuracy": [(json.dumps("x"), json.dumps({"lang": "en", "constraints": [
             {"type": "include_word", "word": "x"}]}), "en")],
     }

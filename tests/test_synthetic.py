@@ -55,9 +55,22 @@ def test_splits_are_disjoint_by_source_and_by_content(tables, task):
     assert not by_split["train"] & by_split["test"] and not by_split["validation"] & by_split["test"]
     english = table.filter(lang="en").with_columns(prompt=pl.col("messages").list.first().struct.field("content"))
     train_prompts = set(english.filter(split="train")["prompt"])
-    assert not train_prompts & set(english.filter(split="test")["prompt"])
-    # every item has its own prompt
-    assert english["prompt"].n_unique() == len(english)
+    evaluation = english.filter(pl.col("split") != "train")
+    assert not train_prompts & set(evaluation["prompt"])
+    # every test and validation item has its own prompt; a training prompt may recur within training
+    assert evaluation["prompt"].n_unique() == len(evaluation)
+
+
+def test_instruction_training_items_keep_the_kinds_mix():
+    """The instruction templates hold few distinct non-repeat prompts: training must still draw every kind in its
+    proportion (30% include_word, 30% list, 40% repeat) as far as the prompts the evaluation splits leave allow,
+    not only the kind with prompts left over (before: 95% repeat with the embedded study's sizes)."""
+    table = build_benchmark("instruction_following", "instruction_following", 0,
+                            {"train": 1500, "validation": 80, "test": 50}, ["en"]).filter(split="train")
+    kinds = table["reference"].map_elements(lambda ref: json.loads(ref)["constraints"][0]["type"],
+                                            return_dtype=pl.String).value_counts(normalize=True)
+    shares = dict(zip(kinds["reference"], kinds["proportion"]))
+    assert shares["repeat"] < 0.6 and shares["include_word"] > 0.12 and shares["numbered_list"] > 0.2
 
 
 def test_math_solutions_end_with_the_reference_answer(tables):

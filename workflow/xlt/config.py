@@ -282,7 +282,7 @@ def _semantic_problems(config: dict[str, Any]) -> list[str]:
                 problems.append(f"tasks.{task}.metrics[{i}]: {metric!r} does not apply to a {spec['kind']} task "
                                 f"(use {', '.join(fitting)})")
             if entry.synthetic_only and spec["data"]["source"] != "synthetic":
-                problems.append(f"tasks.{task}.metrics[{i}]: constraint_accuracy checks the synthetic benchmark's "
+                problems.append(f"tasks.{task}.metrics[{i}]: {metric} checks the synthetic benchmark's "
                                 f"verifiable constraints; real instruction data is rated with judge_rating")
             if entry.judged and "judge" not in config:
                 problems.append(f"tasks.{task}.metrics[{i}]: judge_rating needs a judge (the top-level judge: key)")

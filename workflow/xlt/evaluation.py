@@ -73,5 +73,9 @@ class ConstraintAccuracy(XltMetric):
     metric = "constraint_accuracy"
 
 
+class ConstraintFraction(XltMetric):
+    metric = "constraint_fraction"
+
+
 class LanguageCheck(XltMetric):
     metric = "language_check"

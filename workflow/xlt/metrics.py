@@ -59,6 +59,11 @@ def _constraint_accuracy(generation: str, reference: str, lang: str, candidates:
     return constraint_accuracy(checks), {"constraints": checks, "fraction": constraint_fraction(checks)}
 
 
+def _constraint_fraction(generation: str, reference: str, lang: str, candidates: list[str]) -> Score:
+    checks = check_constraints(generation, reference, candidates)
+    return constraint_fraction(checks), {"constraints": checks}
+
+
 def _language_check(generation: str, reference: str, lang: str, candidates: list[str]) -> Score:
     return float(language_check(generation, lang, candidates)), {}
 
@@ -71,6 +76,7 @@ SCORERS: dict[str, Callable[[str, str, str, list[str]], Score]] = {
     "rouge_l_script": _rouge_l_scorer("rouge_l_script"),
     "math_accuracy": _math_accuracy,
     "constraint_accuracy": _constraint_accuracy,
+    "constraint_fraction": _constraint_fraction,
     "language_check": _language_check,
 }
 

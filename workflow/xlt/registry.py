@@ -27,6 +27,9 @@ METRICS = {
                              "characters, Korean eojeol, words); not comparable with XL-Sum numbers"),
     "constraint_accuracy": Metric(frozenset({"instruction_following"}), "all checkable constraints met, "
                                   "response language by line (IFEval strict prompt-level)", synthetic_only=True),
+    "constraint_fraction": Metric(frozenset({"instruction_following"}), "share of a prompt's checkable constraints "
+                                  "met, response language included (IFEval strict instruction-level, per prompt)",
+                                  synthetic_only=True),
     "judge_rating": Metric(frozenset({"instruction_following"}), "LLM judge's 1-5 rating, 1 if the reply switches "
                            "language", judged=True),
 }

@@ -2,8 +2,12 @@
 
 An item is a tuple of language-independent parameters (problem type, filler indices, numbers). It is drawn
 once and rendered in every language from that language's templates (``languages/{lang}.yaml``), so all
-translations of an item share one ``source_id``. Items are unique across splits (by prompt), and the test split is drawn
-first from its own random stream, so changing the train or validation size never changes the test set.
+translations of an item share one ``source_id``. The splits are disjoint by prompt: test and validation items are
+distinct, and a training prompt is never a test or validation prompt. Within the training split a prompt may
+recur (as in real instruction data): the instruction templates hold a few hundred distinct prompts besides
+"repeat" ones, and requiring distinct training prompts would fill the split with the one kind left (1,433 of
+1,500 English training items were "repeat" instructions before). The test split is drawn first from its own
+random stream, so changing the train or validation size never changes the test set.
 """
 
 from __future__ import annotations
@@ -102,7 +106,7 @@ def draw_instruction(rng: np.random.Generator) -> Params:
     if main == "include_word":
         detail: Params = (int(rng.integers(len(ref["topics"]))),)
     elif main == "list":
-        detail = (int(rng.integers(len(ref["categories"]))), int(rng.integers(2, 5)))
+        detail = (int(rng.integers(len(ref["categories"]))), int(rng.integers(2, 7)))  # 2-6 of 6 members
     else:  # a sentence to repeat: a report's opening sentence with its own fillers
         detail = draw_summarization(rng)[:8]
     return (main, modifier, closing, detail)
@@ -214,19 +218,21 @@ GENERATORS: dict[str, tuple[Callable[[np.random.Generator], Params], Callable[[P
 
 
 def draw_items(kind: str, seed: int, items: dict[str, int]) -> dict[str, list[Params]]:
-    """Item parameters per split, distinct by their English prompt (two items with one prompt would let a test
-    prompt appear in training); raises ``CapacityError`` if the templates run out."""
+    """Item parameters per split by their English prompt: test and validation prompts distinct, training prompts
+    never a test or validation one (a test prompt in training would be a leak), recurring within training; raises
+    ``CapacityError`` if the templates run out."""
     draw, render = GENERATORS[kind]
-    seen: set[str] = set()
+    seen: set[str] = set()  # the prompts of the evaluation splits drawn so far
     drawn: dict[str, list[Params]] = {}
     for split_index, split in enumerate(SPLIT_ORDER):
         rng = np.random.default_rng([seed, KINDS.index(kind), split_index])
         picked: list[Params] = []
+        picked_prompts: set[str] = set()
         misses = 0  # consecutive draws of an item already taken
         while len(picked) < items[split]:
             params = draw(rng)
             prompt = render(params, "en")[0]
-            if prompt in seen:
+            if prompt in seen and not (split == "train" and prompt in picked_prompts):
                 misses += 1
                 if misses > MAX_CONSECUTIVE_DUPLICATES:
                     raise CapacityError(
@@ -236,6 +242,7 @@ def draw_items(kind: str, seed: int, items: dict[str, int]) -> dict[str, list[Pa
                 continue
             misses = 0
             seen.add(prompt)
+            picked_prompts.add(prompt)
             picked.append(params)
         drawn[split] = picked
     return drawn
