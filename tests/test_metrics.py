@@ -349,6 +349,15 @@ def test_constraint_scores():
 # ---- the evaluate modules -------------------------------------------------------------------------------------
 
 
+def test_constraint_fraction_scores_the_share_of_constraints_that_prompt_level_accuracy_fails():
+    reference = json.dumps({"lang": "en", "constraints": [{"type": "include_word", "word": "snow"},
+                                                          {"type": "end_with", "text": "Have a nice day."},
+                                                          {"type": "response_language", "lang": "en"}]})
+    reply = "Winter brings short days and cold nights, and children play outside.\nHave a nice day."
+    assert SCORERS["constraint_fraction"](reply, reference, "en", LANGS)[0] == pytest.approx(2 / 3)
+    assert SCORERS["constraint_accuracy"](reply, reference, "en", LANGS)[0] == 0.0
+
+
 def test_every_scorer_loads_offline_as_an_evaluate_module_and_matches_its_function():
     import sys
 

@@ -222,27 +222,26 @@ def draw_items(kind: str, seed: int, items: dict[str, int]) -> dict[str, list[Pa
     never a test or validation one (a test prompt in training would be a leak), recurring within training; raises
     ``CapacityError`` if the templates run out."""
     draw, render = GENERATORS[kind]
-    seen: set[str] = set()  # the prompts of the evaluation splits drawn so far
+    taken: set[str] = set()  # the prompts of the test and validation items drawn so far
     drawn: dict[str, list[Params]] = {}
     for split_index, split in enumerate(SPLIT_ORDER):
         rng = np.random.default_rng([seed, KINDS.index(kind), split_index])
         picked: list[Params] = []
-        picked_prompts: set[str] = set()
         misses = 0  # consecutive draws of an item already taken
         while len(picked) < items[split]:
             params = draw(rng)
             prompt = render(params, "en")[0]
-            if prompt in seen and not (split == "train" and prompt in picked_prompts):
+            if prompt in taken:
                 misses += 1
                 if misses > MAX_CONSECUTIVE_DUPLICATES:
                     raise CapacityError(
-                        f"the synthetic {kind} templates ran out of distinct items after {len(seen)}; asked "
+                        f"the synthetic {kind} templates ran out of distinct items after {len(taken)}; asked "
                         f"for {sum(items.values())} in all (lower tasks.<task>.data.items)"
                     )
                 continue
             misses = 0
-            seen.add(prompt)
-            picked_prompts.add(prompt)
+            if split != "train":  # training prompts may recur; test and validation ones never do, nor reach training
+                taken.add(prompt)
             picked.append(params)
         drawn[split] = picked
     return drawn
