@@ -383,6 +383,23 @@ def test_perf_to_en_has_no_interval_where_too_many_resamples_leave_it_undefined(
     assert np.isfinite(low).all() and np.isfinite(high).all()  # 1% undefined: the interval stands
 
 
+def test_perf_to_en_over_an_english_score_below_the_floor_gets_no_interval_and_is_not_drawn(study):
+    """English 0.08 (as 4 right answers of 50), elsewhere 0.3: a ratio of 3.75 whose interval would span most of
+    the axis. Below ``analysis.min_english_for_ratio`` (0.1) it keeps its value, gets no interval, and Fig 2 names
+    it instead of drawing it; with a floor of 0 the same ratio gets its interval."""
+    examples = seed_examples({0: {lang: 0.08 if lang == "en" else 0.3 for lang in LANGS}})
+    cells, replicates = tables.cell_bootstrap(examples, study)
+    perf = tables.mixture_summary(cells, replicates, study).filter(quantity="perf_to_en").row(0, named=True)
+    assert perf["value"] == pytest.approx(3.75, rel=0.01) and perf["ci_low"] is None
+    plot = figures.draw_figure("fig2_perf_to_en_single_task", tables.mixture_summary(cells, replicates, study),
+                               study)
+    assert plot.series.filter(pl.col("x") == 100).is_empty()
+    assert any("st_math-n100 math (English too close to 0" in note for note in plot.undefined)
+    no_floor = {**study, "analysis": {**study["analysis"], "min_english_for_ratio": 0.0}}
+    perf = tables.mixture_summary(cells, replicates, no_floor).filter(quantity="perf_to_en").row(0, named=True)
+    assert perf["ci_low"] == pytest.approx(3.75, rel=0.01)  # every item scores the same: a narrow interval
+
+
 def test_curves_leave_unscored_examples_out_and_survive_an_empty_language_group(study):
     """A null score (a judge reply without a rating) is left out of the curve's points, not read as NaN; a study
     with no unseen language still gets its other curves. (Before: NaN curves, then a crash.)"""

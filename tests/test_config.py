@@ -10,7 +10,7 @@ import yaml
 from conftest import ROOT, SMALL_CONFIG
 
 from xlt.config import ConfigError, load_config, validate_config
-from xlt.grid import mixture_spec, model_training, runs
+from xlt.grid import mixture_spec, model_training, run_training, runs
 
 
 @pytest.fixture()
@@ -152,6 +152,25 @@ def test_model_training_inherits_top_level_settings(raw):
     settings = model_training(config, "tiny_1m")
     assert settings["learning_rate"] == 5e-4
     assert settings["batch_size"] == 16  # top-level value, not the schema default 64
+
+
+def test_a_familys_epochs_train_its_runs_only_and_leave_its_mixtures(raw):
+    from xlt import jobs, resources
+
+    before = validate_config(copy.deepcopy(raw))
+    raw["mixtures"]["families"]["st_math"]["epochs"] = 3
+    config = validate_config(raw)
+    spec = json.loads(jobs.train_spec(config, "tiny_1m", "st_math-n40/seed0"))
+    assert spec["training"]["epochs"] == 3 and run_training(config, "tiny_1m", "st_math")["epochs"] == 3
+    other = json.loads(jobs.train_spec(config, "tiny_1m", "mt-n10/seed0"))
+    assert other == json.loads(jobs.train_spec(before, "tiny_1m", "mt-n10/seed0"))  # no rerun elsewhere
+    assert other["training"]["epochs"] == config["training"]["epochs"] != 3
+    assert mixture_spec(config, "st_math", 40) == mixture_spec(before, "st_math", 40)  # the mixture stays
+    assert resources.training_steps(config, "tiny_1m", "st_math", 40) == pytest.approx(
+        3 / before["training"]["epochs"] * resources.training_steps(before, "tiny_1m", "st_math", 40), rel=0.05)
+    raw["mixtures"]["families"]["st_math"]["epochs"] = 0
+    with pytest.raises(ConfigError, match="epochs"):
+        validate_config(raw)
 
 
 def test_grid_expansion(small_config):

@@ -45,6 +45,37 @@ def test_the_loss_covers_the_assistant_reply_only(tiny_base_model):
     assert tokenizer.decode(trained_on) == "La respuesta es 5.<|im_end|>"
 
 
+def test_the_cpu_reply_token_loss_and_its_gradient_are_trls(tiny_base_model, tiny_mixture, tmp_path):
+    """On the CPU the trainer projects only reply positions (``reply_token_loss``); on a collated batch of real
+    chats, padded, its loss and gradients are those of TRL's own SFTTrainer (fused LM head)."""
+    import torch
+    from trl import SFTConfig, SFTTrainer
+
+    from xlt.train import messages_dataset, sft_trainer
+
+    model, tokenizer = load_base_model("tiny", EMBEDDED, str(tiny_base_model), torch.float32)
+    args = SFTConfig(output_dir=str(tmp_path), per_device_train_batch_size=8, max_length=192,
+                     assistant_only_loss=True, use_cpu=True, report_to=[], disable_tqdm=True)
+    train = messages_dataset(tiny_mixture / "train.parquet")
+    ours = sft_trainer(False, model=model, args=args, train_dataset=train, processing_class=tokenizer)
+    assert type(ours) is not SFTTrainer
+    batch = next(iter(ours.get_train_dataloader()))
+    assert (batch["attention_mask"] == 0).any() and (batch["labels"] == -100).any()  # padding and prompts
+
+    def loss_and_grads(trainer):
+        model.zero_grad()
+        loss = trainer.compute_loss(model, dict(batch), num_items_in_batch=None)
+        loss.backward()
+        return loss.item(), [p.grad.clone() for p in model.parameters()]
+
+    loss, grads = loss_and_grads(ours)
+    reference, reference_grads = loss_and_grads(SFTTrainer(model=model, args=args, train_dataset=train,
+                                                           processing_class=tokenizer))
+    assert loss == pytest.approx(reference, rel=1e-5) and loss > 0.5
+    for grad, expected in zip(grads, reference_grads, strict=True):
+        torch.testing.assert_close(grad, expected, rtol=1e-4, atol=1e-6)
+
+
 def steps_per_epoch(mixture_dir: Path) -> int:
     return math.ceil(pl.read_parquet(mixture_dir / "train.parquet").height / TRAINING["batch_size"])
 

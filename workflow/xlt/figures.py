@@ -209,7 +209,9 @@ def perf_to_en_figure(summary: pl.DataFrame, study: dict[str, Any], setting: str
                        how="semi"))
     undefined_notes = [f"{r['model']} {r['mixture']} {r['task']} (English score 0)"
                        for r in not_drawn.filter(pl.col("value").is_null()).iter_rows(named=True)]
-    undefined_notes += [f"{r['model']} {r['mixture']} {r['task']} (English too close to 0 for an interval)"
+    floor = study["analysis"]["min_english_for_ratio"]
+    undefined_notes += [f"{r['model']} {r['mixture']} {r['task']} (English too close to 0 for an interval, or "
+                        f"below {floor:g})"
                         for r in not_drawn.filter(pl.col("value").is_not_null()).iter_rows(named=True)]
     finish_figure(figure, f"Perf. to EN vs n, {setting.replace('_', '-')}", missing + undefined_notes)
     return Plot(figure, pl.DataFrame(rows, schema=SERIES_SCHEMA), missing, undefined_notes)

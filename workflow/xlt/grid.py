@@ -68,6 +68,13 @@ def model_training(config: dict[str, Any], model: str) -> dict[str, Any]:
     return {**config["training"], **config["models"][model].get("training", {})}
 
 
+def run_training(config: dict[str, Any], model: str, family: str) -> dict[str, Any]:
+    """The training settings of ``model``'s runs on ``family``'s mixtures: the model's, with the family's
+    ``epochs`` where it sets them (a task that needs more passes over its data than the others)."""
+    epochs = config["mixtures"]["families"][family].get("epochs")
+    return {**model_training(config, model), **({"epochs": epochs} if epochs is not None else {})}
+
+
 # What a finished run keeps of its checkpoints (``train --spec``'s ``keep``): every one (the newest with the
 # optimizer, scheduler and RNG state a resume needs, the others weights-only), every one weights-only, or none.
 KEEP_RESUMABLE, KEEP_WEIGHTS, KEEP_NONE = "resumable", "weights", "none"

@@ -102,7 +102,9 @@ def model_entry(config: dict[str, Any], model: str) -> dict[str, Any]:
 def train_spec(config: dict[str, Any], model: str, run: str) -> str:
     """The model entry, its base path, its resolved training settings (nothing of other models) and what the run
     keeps of its checkpoints (``grid.checkpoint_retention``: the policy resolved for this run, in its place)."""
-    training = {key: value for key, value in grid.model_training(config, model).items() if key != "keep_checkpoints"}
+    family = paths.split_run_name(run)[1]
+    training = {key: value for key, value in grid.run_training(config, model, family).items()
+                if key != "keep_checkpoints"}
     return canonical_json({"model": model_entry(config, model), "base": base_model_path(config, model),
                            "training": training, "keep": grid.checkpoint_retention(config, model, run)})
 

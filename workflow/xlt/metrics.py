@@ -9,6 +9,7 @@ instruction-following checks in ``xlt.constraints``, language identification in 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -54,13 +55,20 @@ def _math_accuracy(generation: str, reference: str, lang: str, candidates: list[
     return float(_matches(readings, _gold(reference))), {"extracted": readings[0] if readings else None}
 
 
+@functools.lru_cache(maxsize=4096)
+def _checks(generation: str, reference: str, candidates: tuple[str, ...]) -> tuple[tuple[str, bool], ...]:
+    """``check_constraints`` once per example however many instruction metrics score it (language
+    identification is its costly part)."""
+    return tuple(check_constraints(generation, reference, list(candidates)).items())
+
+
 def _constraint_accuracy(generation: str, reference: str, lang: str, candidates: list[str]) -> Score:
-    checks = check_constraints(generation, reference, candidates)
+    checks = dict(_checks(generation, reference, tuple(candidates)))
     return constraint_accuracy(checks), {"constraints": checks, "fraction": constraint_fraction(checks)}
 
 
 def _constraint_fraction(generation: str, reference: str, lang: str, candidates: list[str]) -> Score:
-    checks = check_constraints(generation, reference, candidates)
+    checks = dict(_checks(generation, reference, tuple(candidates)))
     return constraint_fraction(checks), {"constraints": checks}
 
 

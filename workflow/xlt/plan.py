@@ -35,7 +35,7 @@ from xlt.registry import FIGURES, judged
 STARTUP_S = {
     "gpu": {"train": 180, "generate": 120, "judge": 120, "translate": 120, "attribution_scores": 120},
     "cpu": {"synthetic_dataset": 2, "hub_dataset": 60, "translate": 30, "dataset": 5, "eval_prompts": 1,
-            "mixture": 1, "mixture_summary": 1, "tokenizer": 4, "base_model": 8, "train": 8, "generate": 0,
+            "mixture": 1, "mixture_summary": 1, "tokenizer": 4, "base_model": 8, "train": 8, "generate": 6,
             "judge": 10, "score": 7, "results_tables": 1, "data_efficiency": 70, "spearman_table": 3,
             "per_language_table": 2.5, "figure": 3, "attribution_examples": 7, "attribution_scores": 10,
             "attribution_tables": 10, "attribution_figure": 10, "report": 11},

@@ -132,8 +132,10 @@ def group_quantities(cells: pl.DataFrame, replicates: np.ndarray, keys: list[str
         with np.errstate(invalid="ignore", divide="ignore"):
             if "english" in means and "non_english" in means:
                 english, non_english = means["english"], means["non_english"]
-                means["perf_to_en"] = (non_english[0] / english[0] if english[0] else float("nan"),
-                                       non_english[1] / english[1])
+                resampled = non_english[1] / english[1]
+                if english[0] < study["analysis"]["min_english_for_ratio"]:  # a ratio without an interval
+                    resampled = np.full_like(resampled, np.nan)
+                means["perf_to_en"] = (non_english[0] / english[0] if english[0] else float("nan"), resampled)
             if "seen" in means and "unseen" in means:
                 means["seen_unseen_gap"] = (means["seen"][0] - means["unseen"][0],
                                             means["seen"][1] - means["unseen"][1])

@@ -63,6 +63,43 @@ class TruncationError(XltError):
     """``max_length`` leaves no reply token of a split to train on."""
 
 
+def reply_token_loss(model, inputs: dict[str, Any], num_items_in_batch=None) -> torch.Tensor:
+    """The SFT loss (next-token cross-entropy summed over the reply tokens, over ``num_items_in_batch`` or the
+    batch's reply-token count) with the LM head applied to the reply positions only.
+
+    TRL's fused LM head, off Triton devices, scores every position and recomputes the logits in its backward: at
+    the embedded sizes on the CPU a training step costs 2.3x this one (``bench/train.py``). The same loss."""
+    labels = inputs["labels"][:, 1:]
+    scored = labels != -100
+    backbone_inputs = {key: value for key, value in inputs.items() if key != "labels"}
+    hidden = model.get_decoder()(**backbone_inputs, use_cache=False).last_hidden_state[:, :-1]
+    logits = model.get_output_embeddings()(hidden[scored]).float()
+    total = torch.nn.functional.cross_entropy(logits, labels[scored], reduction="sum")
+    count = scored.sum() if num_items_in_batch is None else num_items_in_batch
+    return total / torch.as_tensor(count, device=total.device).clamp(min=1)
+
+
+def plain_head(model) -> bool:
+    """Whether the model's logits are its LM head's output alone (no softcapping or logit scale, which only TRL's
+    fused head applies), so that ``reply_token_loss`` is its loss."""
+    config = model.config
+    return (getattr(config, "final_logit_softcapping", None) is None
+            and getattr(config, "logit_scale", None) in (None, 1.0))
+
+
+def sft_trainer(on_gpu: bool, **kwargs):
+    """TRL's SFTTrainer; on the CPU, with one process and a plain LM head, its loss is ``reply_token_loss``."""
+    from trl import SFTTrainer
+
+    class ReplyTokenLossSFTTrainer(SFTTrainer):
+        def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+            if return_outputs or self.accelerator.num_processes > 1 or not plain_head(model):
+                return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
+            return reply_token_loss(model, inputs, num_items_in_batch)
+
+    return (SFTTrainer if on_gpu else ReplyTokenLossSFTTrainer)(**kwargs)
+
+
 def messages_dataset(path: str | Path):
     from datasets import Dataset
 
@@ -324,7 +361,7 @@ def train_run(model_key: str, model_spec: dict[str, Any], base_path: str, settin
 def _train_holding_lock(model_key: str, model_spec: dict[str, Any], base_path: str, settings: dict[str, Any],
                         files: RunFiles, seed: int, world_size: int, main_process: bool, keep: str
                         ) -> dict[str, Any]:
-    from trl import SFTConfig, SFTTrainer
+    from trl import SFTConfig
 
     started = time.time()
     checkpoints_dir = files.run_dir / "checkpoints"
@@ -379,9 +416,9 @@ def _train_holding_lock(model_key: str, model_spec: dict[str, Any], base_path: s
         dataset_num_proc=None,
         disable_tqdm=True,
     )
-    trainer = SFTTrainer(model=model, args=args, train_dataset=train, eval_dataset=validation,
-                         processing_class=tokenizer, peft_config=peft_config,
-                         callbacks=make_callbacks(checkpoints_dir))
+    trainer = sft_trainer(on_gpu, model=model, args=args, train_dataset=train, eval_dataset=validation,
+                          processing_class=tokenizer, peft_config=peft_config,
+                          callbacks=make_callbacks(checkpoints_dir))
     truncated = fully_truncated(trainer, len(train), len(validation), settings["max_length"],
                                 f"training.max_length (or models.{model_key}.training.max_length, where set)")
     with args.main_process_first(local=False, desc="checkpoint check"):  # the main process discards first
