@@ -2,11 +2,11 @@
 and with xlt's CPU loss (``xlt.train.reply_token_loss``) in place of TRL's fused LM head.
 
 Trains the same tiny model on the same mixture (the three synthetic tasks, every seen language) for the same
-number of steps in four ways: padded batches in random order, padded batches of similar lengths
+number of steps in five ways: padded batches in random order, padded batches of similar lengths
 (``training.group_by_length``: transformers' LengthGroupedSampler, what the embedded study uses), padding-free
 packing (TRL's BFD packing, which needs FlashAttention-style kernels to pay off), plain padding-free batches, and
 length-grouped batches with the loss xlt's trainer computes on the CPU (the LM head on reply tokens only; TRL's
-fused head scores every position and recomputes the logits in its backward off Triton devices). Counts
+fused head scores every position off Triton devices, and recomputes the logits in its backward). Counts
 real and padding tokens in the batches the trainer sees and prints real tokens/s and the padding share of each,
 and the ratios to the padded run, all in one run, one torch thread.
 

@@ -51,7 +51,7 @@ def test_the_cpu_reply_token_loss_and_its_gradient_are_trls(tiny_base_model, tin
     import torch
     from trl import SFTConfig, SFTTrainer
 
-    from xlt.train import messages_dataset, sft_trainer
+    from xlt.train import messages_dataset, reply_token_loss, sft_trainer
 
     model, tokenizer = load_base_model("tiny", EMBEDDED, str(tiny_base_model), torch.float32)
     args = SFTConfig(output_dir=str(tmp_path), per_device_train_batch_size=8, max_length=192,
@@ -74,6 +74,24 @@ def test_the_cpu_reply_token_loss_and_its_gradient_are_trls(tiny_base_model, tin
     assert loss == pytest.approx(reference, rel=1e-5) and loss > 0.5
     for grad, expected in zip(grads, reference_grads, strict=True):
         torch.testing.assert_close(grad, expected, rtol=1e-4, atol=1e-6)
+    # under gradient accumulation the Trainer passes the reply tokens of the whole accumulated batch
+    tokens = int((batch["labels"][:, 1:] != -100).sum())
+    assert reply_token_loss(model, dict(batch), num_items_in_batch=torch.tensor(3 * tokens)).item() == \
+        pytest.approx(loss / 3, rel=1e-5)
+    # through a LoRA model (adapters made non-zero) the decoder applies the adapters: the full-logit loss
+    from peft import LoraConfig, get_peft_model
+
+    lora = get_peft_model(model, LoraConfig(r=4, lora_alpha=8, target_modules=["q_proj", "v_proj"],
+                                            task_type="CAUSAL_LM"))
+    with torch.no_grad():
+        for name, parameter in lora.named_parameters():
+            if "lora_B" in name:
+                parameter.normal_(std=0.5)
+        logits = lora(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits[:, :-1]
+        full = torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]),
+                                                 batch["labels"][:, 1:].reshape(-1), ignore_index=-100)
+        assert reply_token_loss(lora, dict(batch)).item() == pytest.approx(full.item(), rel=1e-5)
+        assert abs(full.item() - loss) > 1e-3  # the adapters changed the loss
 
 
 def steps_per_epoch(mixture_dir: Path) -> int:

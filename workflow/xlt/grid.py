@@ -70,7 +70,8 @@ def model_training(config: dict[str, Any], model: str) -> dict[str, Any]:
 
 def run_training(config: dict[str, Any], model: str, family: str) -> dict[str, Any]:
     """The training settings of ``model``'s runs on ``family``'s mixtures: the model's, with the family's
-    ``epochs`` where it sets them (a task that needs more passes over its data than the others)."""
+    ``epochs`` where it sets them (a task that needs more passes over its data than the others), in place of the
+    top-level and the model's own."""
     epochs = config["mixtures"]["families"][family].get("epochs")
     return {**model_training(config, model), **({"epochs": epochs} if epochs is not None else {})}
 

@@ -67,8 +67,9 @@ def reply_token_loss(model, inputs: dict[str, Any], num_items_in_batch=None) -> 
     """The SFT loss (next-token cross-entropy summed over the reply tokens, over ``num_items_in_batch`` or the
     batch's reply-token count) with the LM head applied to the reply positions only.
 
-    TRL's fused LM head, off Triton devices, scores every position and recomputes the logits in its backward: at
-    the embedded sizes on the CPU a training step costs 2.3x this one (``bench/train.py``). The same loss."""
+    TRL's fused LM head, off Triton devices, scores every position (prompt and padding too), and it recomputes
+    the logits in its backward: at the embedded sizes on the CPU a training step costs 2.05x this one
+    (``bench/train.py``). The same loss."""
     labels = inputs["labels"][:, 1:]
     scored = labels != -100
     backbone_inputs = {key: value for key, value in inputs.items() if key != "labels"}
@@ -79,21 +80,29 @@ def reply_token_loss(model, inputs: dict[str, Any], num_items_in_batch=None) -> 
     return total / torch.as_tensor(count, device=total.device).clamp(min=1)
 
 
+# What TRL's fused head reads from a text config to soften or scale logits (Gemma, Cohere, Muse Glimmer,
+# Falcon-H1, Granite, MiniCPM3, HyperCLOVA X): a model that sets any of them keeps TRL's head.
+LOGIT_TRANSFORMS = ("final_logit_softcapping", "logit_scale", "output_multiplier", "lm_head_multiplier",
+                    "logits_scaling")
+
+
 def plain_head(model) -> bool:
-    """Whether the model's logits are its LM head's output alone (no softcapping or logit scale, which only TRL's
+    """Whether the model's logits are its LM head's output alone (none of ``LOGIT_TRANSFORMS``, which only TRL's
     fused head applies), so that ``reply_token_loss`` is its loss."""
-    config = model.config
-    return (getattr(config, "final_logit_softcapping", None) is None
-            and getattr(config, "logit_scale", None) in (None, 1.0))
+    config = model.config.get_text_config()
+    return all(getattr(config, name, None) in (None, 1.0) for name in LOGIT_TRANSFORMS)
 
 
 def sft_trainer(on_gpu: bool, **kwargs):
-    """TRL's SFTTrainer; on the CPU, with one process and a plain LM head, its loss is ``reply_token_loss``."""
+    """TRL's SFTTrainer; on the CPU, with one process, a plain LM head and TRL's plain loss (no router aux loss,
+    custom loss function, label smoothing or DFT), its loss is ``reply_token_loss``."""
     from trl import SFTTrainer
 
     class ReplyTokenLossSFTTrainer(SFTTrainer):
         def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
-            if return_outputs or self.accelerator.num_processes > 1 or not plain_head(model):
+            plain_loss = (self.args.loss_type == "nll" and self.compute_loss_func is None
+                          and self.label_smoother is None and not self.aux_loss_enabled)
+            if return_outputs or self.accelerator.num_processes > 1 or not plain_loss or not plain_head(model):
                 return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
             return reply_token_loss(model, inputs, num_items_in_batch)
 
