@@ -395,6 +395,7 @@ def test_perf_to_en_over_an_english_score_below_the_floor_gets_no_interval_and_i
                                study)
     assert plot.series.filter(pl.col("x") == 100).is_empty()
     assert any("st_math-n100 math (English too close to 0" in note for note in plot.undefined)
+    assert any("(English too close to 0: 0.08, below the 0.1 floor)" in note for note in plot.undefined)
     no_floor = {**study, "analysis": {**study["analysis"], "min_english_for_ratio": 0.0}}
     perf = tables.mixture_summary(cells, replicates, no_floor).filter(quantity="perf_to_en").row(0, named=True)
     assert perf["ci_low"] == pytest.approx(3.75, rel=0.01)  # every item scores the same: a narrow interval

@@ -210,9 +210,17 @@ def perf_to_en_figure(summary: pl.DataFrame, study: dict[str, Any], setting: str
     undefined_notes = [f"{r['model']} {r['mixture']} {r['task']} (English score 0)"
                        for r in not_drawn.filter(pl.col("value").is_null()).iter_rows(named=True)]
     floor = study["analysis"]["min_english_for_ratio"]
-    undefined_notes += [f"{r['model']} {r['mixture']} {r['task']} (English too close to 0 for an interval, or "
-                        f"below {floor:g})"
-                        for r in not_drawn.filter(pl.col("value").is_not_null()).iter_rows(named=True)]
+    english = (headline(summary, study).filter(pl.col("quantity") == "english")
+               .select("model", "mixture", "task", english=pl.col("value")))
+
+    def too_close(row: dict[str, Any]) -> str:
+        below = row["english"] is not None and row["english"] < floor
+        why = f": {row['english']:.2f}, below the {floor:g} floor" if below else " for an interval"
+        return f"{row['model']} {row['mixture']} {row['task']} (English too close to 0{why})"
+
+    undefined_notes += [too_close(row) for row in not_drawn.filter(pl.col("value").is_not_null())
+                        .join(english, on=["model", "mixture", "task"], how="left", nulls_equal=True)
+                        .iter_rows(named=True)]
     finish_figure(figure, f"Perf. to EN vs n, {setting.replace('_', '-')}", missing + undefined_notes)
     return Plot(figure, pl.DataFrame(rows, schema=SERIES_SCHEMA), missing, undefined_notes)
 

@@ -99,10 +99,15 @@ def sft_trainer(on_gpu: bool, **kwargs):
     from trl import SFTTrainer
 
     class ReplyTokenLossSFTTrainer(SFTTrainer):
+        def __init__(self, **trainer_kwargs):
+            super().__init__(**trainer_kwargs)
+            # decided once: the model (PEFT-wrapped by now), the loss settings and the processes are fixed
+            self.reply_token_loss = (self.args.loss_type == "nll" and self.compute_loss_func is None
+                                     and self.label_smoother is None and not self.aux_loss_enabled
+                                     and self.accelerator.num_processes == 1 and plain_head(self.model))
+
         def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
-            plain_loss = (self.args.loss_type == "nll" and self.compute_loss_func is None
-                          and self.label_smoother is None and not self.aux_loss_enabled)
-            if return_outputs or self.accelerator.num_processes > 1 or not plain_loss or not plain_head(model):
+            if return_outputs or not self.reply_token_loss:
                 return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
             return reply_token_loss(model, inputs, num_items_in_batch)
 
